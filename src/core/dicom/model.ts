@@ -1,0 +1,188 @@
+/**
+ * The medvox DICOM dataset model. Every element keeps its VR and its value bytes exactly as read (converted to
+ * little endian), sequences keep their items, encapsulated pixel data keeps its fragments: so writing a dataset
+ * reproduces every element, private tags included. Values are decoded on access (values.ts).
+ */
+import { lookupTag, tagOf } from './dictionary.ts';
+import { decodeNumbers, decodeStrings, encodeNumbers, encodeStrings } from './values.ts';
+
+/** The value representations of PS3.5 Table 6.2-1. */
+export const VRS = [
+  'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN',
+  'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV',
+] as const;
+export type VR = (typeof VRS)[number];
+const vrSet: ReadonlySet<string> = new Set(VRS);
+export const isVR = (value: string): value is VR => vrSet.has(value);
+
+/** VRs whose value is text (decoded with the Specific Character Set where PS3.5 6.1.2.3 says so). */
+export const STRING_VRS: ReadonlySet<VR> = new Set<VR>([
+  'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT',
+]);
+/** VRs holding binary numbers. */
+export const NUMBER_VRS: ReadonlySet<VR> = new Set<VR>(['FD', 'FL', 'SL', 'SS', 'SV', 'UL', 'US', 'UV']);
+/** VRs whose explicit-VR encoding uses a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
+export const LONG_LENGTH_VRS: ReadonlySet<VR> = new Set<VR>([
+  'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV',
+]);
+
+export interface DataElement {
+  /** (group << 16 | element) >>> 0 */
+  readonly tag: number;
+  vr: VR;
+  /** Value bytes in little-endian order, padding included. Absent for SQ and for encapsulated Pixel Data. */
+  bytes?: Uint8Array;
+  /** Items of a sequence (VR SQ). */
+  items?: Dataset[];
+  /** Encapsulated Pixel Data (PS3.5 A.4): [Basic Offset Table (may be empty), fragment, fragment, ...]. */
+  fragments?: Uint8Array[];
+  /** True when the element was encoded with undefined length (0xFFFFFFFF). */
+  undefinedLength?: boolean;
+  /** The VR as written in the file when medvox resolved another (e.g. UN re-parsed as SQ). */
+  originalVR?: VR;
+}
+
+export class Dataset {
+  readonly elements = new Map<number, DataElement>();
+  /** Specific Character Set terms in force for this dataset (inherited by sequence items unless they override). */
+  characterSet: readonly string[];
+
+  constructor(characterSet: readonly string[] = []) {
+    this.characterSet = characterSet;
+  }
+
+  get size(): number {
+    return this.elements.size;
+  }
+  has(tag: number): boolean {
+    return this.elements.has(tag);
+  }
+  get(tag: number): DataElement | undefined {
+    return this.elements.get(tag);
+  }
+  set(element: DataElement): void {
+    this.elements.set(element.tag, element);
+  }
+  delete(tag: number): boolean {
+    return this.elements.delete(tag);
+  }
+  /** Tags in ascending order (the order PS3.5 7.1 requires when writing). */
+  tags(): number[] {
+    return [...this.elements.keys()].sort((a, b) => a - b);
+  }
+  /** Elements in ascending tag order. */
+  sorted(): DataElement[] {
+    return this.tags().map((tag) => this.elements.get(tag)!);
+  }
+
+  // ---- typed access (keyword or tag) ----
+
+  /** All string values of a text element, charset-decoded, trailing padding removed; [] when absent/empty. */
+  strings(key: number | string): string[] {
+    const element = this.get(resolve(key));
+    if (!element?.bytes || element.bytes.length === 0) return [];
+    return decodeStrings(element.bytes, element.vr, this.characterSet);
+  }
+  /** The first string value, or undefined when absent or empty. */
+  string(key: number | string): string | undefined {
+    const value = this.strings(key)[0];
+    return value === undefined || value === '' ? undefined : value;
+  }
+  /** Numeric values of a binary number VR, or of DS / IS text (non-numeric text gives NaN). */
+  numbers(key: number | string): number[] {
+    const element = this.get(resolve(key));
+    if (!element?.bytes || element.bytes.length === 0) return [];
+    return decodeNumbers(element.bytes, element.vr);
+  }
+  number(key: number | string): number | undefined {
+    return this.numbers(key)[0];
+  }
+  /** Items of a sequence ([] when absent). */
+  items(key: number | string): Dataset[] {
+    return this.get(resolve(key))?.items ?? [];
+  }
+
+  // ---- building (phantoms, writers, derived objects) ----
+
+  /** Set a text element; the VR defaults to the dictionary's. Values are joined with backslash and padded. */
+  setStrings(key: number | string, values: readonly string[] | string, vr?: VR): this {
+    const tag = resolve(key);
+    const resolvedVR = vr ?? dictionaryVR(tag);
+    const list = typeof values === 'string' ? [values] : values;
+    this.set({ tag, vr: resolvedVR, bytes: encodeStrings(list, resolvedVR, this.characterSet) });
+    return this;
+  }
+  /** Set a binary-number element (US, SS, UL, SL, FL, FD, SV, UV) or a DS / IS element from numbers. */
+  setNumbers(key: number | string, values: readonly number[] | number, vr?: VR): this {
+    const tag = resolve(key);
+    const resolvedVR = vr ?? dictionaryVR(tag);
+    const list = typeof values === 'number' ? [values] : values;
+    this.set({ tag, vr: resolvedVR, bytes: encodeNumbers(list, resolvedVR) });
+    return this;
+  }
+  setBytes(key: number | string, bytes: Uint8Array, vr?: VR): this {
+    const tag = resolve(key);
+    this.set({ tag, vr: vr ?? dictionaryVR(tag), bytes });
+    return this;
+  }
+  setItems(key: number | string, items: Dataset[]): this {
+    this.set({ tag: resolve(key), vr: 'SQ', items });
+    return this;
+  }
+}
+
+/** A parsed DICOM file (Part 10) or bare dataset. */
+export interface DicomFile {
+  /** File Meta Information (group 0002); empty when the file had none. */
+  meta: Dataset;
+  dataset: Dataset;
+  /** Transfer syntax the dataset was encoded in (from the meta header, or detected when absent). */
+  transferSyntaxUID: string;
+  /** False when the file had no 128-byte preamble + DICM. */
+  hasPreamble: boolean;
+  /** The file name, for error messages. */
+  source?: string;
+}
+
+function resolve(key: number | string): number {
+  return typeof key === 'number' ? key : tagOf(key);
+}
+
+function dictionaryVR(tag: number): VR {
+  const entry = lookupTag(tag);
+  const vr = entry?.vrs[0];
+  if (!vr || !isVR(vr)) throw new Error(`no dictionary VR for tag ${tag.toString(16)}; pass one`);
+  return vr;
+}
+
+/** Well-known transfer syntax UIDs (PS3.6 Annex A). */
+export const TransferSyntax = {
+  ImplicitVRLittleEndian: '1.2.840.10008.1.2',
+  ExplicitVRLittleEndian: '1.2.840.10008.1.2.1',
+  DeflatedExplicitVRLittleEndian: '1.2.840.10008.1.2.1.99',
+  ExplicitVRBigEndian: '1.2.840.10008.1.2.2',
+  JPEGBaseline8Bit: '1.2.840.10008.1.2.4.50',
+  JPEGExtended12Bit: '1.2.840.10008.1.2.4.51',
+  JPEGSpectralSelection: '1.2.840.10008.1.2.4.53',
+  JPEGFullProgression: '1.2.840.10008.1.2.4.55',
+  JPEGLossless: '1.2.840.10008.1.2.4.57',
+  JPEGLosslessSV1: '1.2.840.10008.1.2.4.70',
+  JPEGLSLossless: '1.2.840.10008.1.2.4.80',
+  JPEGLSNearLossless: '1.2.840.10008.1.2.4.81',
+  JPEG2000Lossless: '1.2.840.10008.1.2.4.90',
+  JPEG2000: '1.2.840.10008.1.2.4.91',
+  HTJ2KLossless: '1.2.840.10008.1.2.4.201',
+  HTJ2KLosslessRPCL: '1.2.840.10008.1.2.4.202',
+  HTJ2K: '1.2.840.10008.1.2.4.203',
+  RLELossless: '1.2.840.10008.1.2.5',
+} as const;
+
+/** True for transfer syntaxes whose Pixel Data is encapsulated (PS3.5 A.4). */
+export function isEncapsulated(transferSyntaxUID: string): boolean {
+  return ![
+    TransferSyntax.ImplicitVRLittleEndian,
+    TransferSyntax.ExplicitVRLittleEndian,
+    TransferSyntax.DeflatedExplicitVRLittleEndian,
+    TransferSyntax.ExplicitVRBigEndian,
+  ].includes(transferSyntaxUID as never);
+}

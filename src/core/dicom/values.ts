@@ -1,0 +1,162 @@
+/** Decoding and encoding of element values by VR (PS3.5 6.2). Bytes are always little endian here. */
+import { decodeText, encodeText } from './charset.ts';
+import type { VR } from './model.ts';
+
+/** VRs whose text is decoded with the Specific Character Set (PS3.5 6.1.2.3); the rest are ASCII. */
+const CHARSET_VRS = new Set<VR>(['SH', 'LO', 'ST', 'LT', 'UC', 'UT', 'PN']);
+/** Single-valued text VRs: backslash is an ordinary character in them (PS3.5 6.2). */
+const SINGLE_VALUE_VRS = new Set<VR>(['LT', 'ST', 'UT', 'UR']);
+
+/** Split a text value into its values, removing the padding PS3.5 6.2 allows. */
+export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly string[]): string[] {
+  const text = CHARSET_VRS.has(vr) ? decodeText(bytes, characterSet, vr) : latin1(bytes);
+  if (SINGLE_VALUE_VRS.has(vr)) {
+    // Trailing spaces (and a stray trailing NUL) are padding; leading spaces are significant for these VRs.
+    return [text.replace(/[\0 ]+$/, '')];
+  }
+  const values = text.split('\\');
+  return values.map((value) => {
+    if (vr === 'UI') return value.replace(/\0+$/, '').trim();
+    // Leading and trailing spaces are insignificant for the remaining string VRs (PS3.5 6.2).
+    return vr === 'PN' || vr === 'LO' || vr === 'SH' || vr === 'UC'
+      ? value.replace(/[\0 ]+$/, '').replace(/^ +/, '')
+      : value.replace(/\0+$/, '').trim();
+  });
+}
+
+function latin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let offset = 0; offset < bytes.length; offset += 8192) {
+    text += String.fromCharCode(...bytes.subarray(offset, offset + 8192));
+  }
+  return text;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Numeric values of a binary VR, or of DS / IS text (non-numeric text gives NaN, empty values are skipped). */
+export function decodeNumbers(bytes: Uint8Array, vr: VR): number[] {
+  const data = view(bytes);
+  const out: number[] = [];
+  const read = (size: number, get: (offset: number) => number): number[] => {
+    for (let offset = 0; offset + size <= bytes.length; offset += size) out.push(get(offset));
+    return out;
+  };
+  switch (vr) {
+    case 'US':
+    case 'OW':
+      return read(2, (o) => data.getUint16(o, true));
+    case 'SS':
+      return read(2, (o) => data.getInt16(o, true));
+    case 'UL':
+    case 'OL':
+      return read(4, (o) => data.getUint32(o, true));
+    case 'SL':
+      return read(4, (o) => data.getInt32(o, true));
+    case 'FL':
+    case 'OF':
+      return read(4, (o) => data.getFloat32(o, true));
+    case 'FD':
+    case 'OD':
+      return read(8, (o) => data.getFloat64(o, true));
+    case 'SV':
+      return read(8, (o) => Number(data.getBigInt64(o, true)));
+    case 'UV':
+    case 'OV':
+      return read(8, (o) => Number(data.getBigUint64(o, true)));
+    case 'AT':
+      return read(4, (o) => ((data.getUint16(o, true) << 16) | data.getUint16(o + 2, true)) >>> 0);
+    case 'OB':
+    case 'UN':
+      return Array.from(bytes);
+    default: {
+      const values = decodeStrings(bytes, vr, []);
+      for (const value of values) {
+        if (value === '') continue;
+        out.push(Number(value));
+      }
+      return out;
+    }
+  }
+}
+
+/** Encode text values with padding to an even length (NUL for UI, space otherwise; PS3.5 6.2). */
+export function encodeStrings(values: readonly string[], vr: VR, characterSet: readonly string[]): Uint8Array {
+  const text = values.join('\\');
+  const encoded = CHARSET_VRS.has(vr) ? encodeText(text, characterSet) : asciiBytes(text);
+  if (encoded.length % 2 === 0) return encoded;
+  const padded = new Uint8Array(encoded.length + 1);
+  padded.set(encoded);
+  padded[encoded.length] = vr === 'UI' ? 0 : 0x20;
+  return padded;
+}
+
+function asciiBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return bytes;
+}
+
+/** Format a number as a DS value (at most 16 characters, PS3.5 6.2). */
+export function formatDS(value: number): string {
+  if (!Number.isFinite(value)) throw new RangeError(`DS cannot hold ${value}`);
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+  for (let digits = 15; digits > 0; digits--) {
+    let text = String(Number(value.toPrecision(digits)));
+    if (text.length > 16) text = value.toExponential(Math.max(0, digits - 6)).replace('e+', 'e');
+    if (text.length <= 16) return text;
+  }
+  return value.toExponential(6);
+}
+
+export function encodeNumbers(values: readonly number[], vr: VR): Uint8Array {
+  if (vr === 'DS') return encodeStrings(values.map(formatDS), vr, []);
+  if (vr === 'IS') return encodeStrings(values.map((value) => String(Math.round(value))), vr, []);
+  const size = { US: 2, OW: 2, SS: 2, UL: 4, OL: 4, SL: 4, FL: 4, OF: 4, FD: 8, OD: 8, SV: 8, UV: 8, OV: 8, AT: 4 }[
+    vr as string
+  ];
+  if (size === undefined) throw new Error(`cannot encode numbers as ${vr}`);
+  const bytes = new Uint8Array(size * values.length);
+  const data = view(bytes);
+  values.forEach((value, index) => {
+    const offset = index * size;
+    switch (vr) {
+      case 'US':
+      case 'OW':
+        data.setUint16(offset, value, true);
+        break;
+      case 'SS':
+        data.setInt16(offset, value, true);
+        break;
+      case 'UL':
+      case 'OL':
+        data.setUint32(offset, value, true);
+        break;
+      case 'SL':
+        data.setInt32(offset, value, true);
+        break;
+      case 'FL':
+      case 'OF':
+        data.setFloat32(offset, value, true);
+        break;
+      case 'FD':
+      case 'OD':
+        data.setFloat64(offset, value, true);
+        break;
+      case 'SV':
+        data.setBigInt64(offset, BigInt(Math.trunc(value)), true);
+        break;
+      case 'UV':
+      case 'OV':
+        data.setBigUint64(offset, BigInt(Math.trunc(value)), true);
+        break;
+      case 'AT':
+        data.setUint16(offset, value >>> 16, true);
+        data.setUint16(offset + 2, value & 0xffff, true);
+        break;
+    }
+  });
+  return bytes;
+}

@@ -1,0 +1,104 @@
+/**
+ * The one error catalogue of medvox. Every failure a user can meet is a MedvoxError with a stable `code`
+ * (documented in docs/errors.md), a message a person can act on, and the file it concerns when there is one.
+ * Nothing in medvox throws strings or bare Errors across a module boundary.
+ */
+
+export const ErrorCodes = {
+  // ---- input files (DICOM) ----
+  /** The file is empty (0 bytes). */
+  EMPTY_FILE: { exit: 3, summary: 'file is empty' },
+  /** The bytes are not DICOM (no DICM magic, and no plausible dataset start). */
+  NOT_DICOM: { exit: 3, summary: 'not a DICOM file' },
+  /** The file ends inside the meta header or the dataset. */
+  TRUNCATED: { exit: 3, summary: 'file is truncated' },
+  /** An element's length runs past its container, or a length field is impossible. */
+  BAD_LENGTH: { exit: 3, summary: 'invalid element length' },
+  /** A VR is not one of the 34 defined by PS3.5 6.2 where an explicit VR is required. */
+  BAD_VR: { exit: 3, summary: 'invalid value representation' },
+  /** A value cannot be parsed for its VR (e.g. non-numeric DS). */
+  BAD_VALUE: { exit: 3, summary: 'invalid value' },
+  /** A required attribute is missing (e.g. Rows for pixel data). */
+  MISSING_ATTRIBUTE: { exit: 3, summary: 'required attribute missing' },
+  /** Pixel Data is shorter than Rows x Columns x Samples x Bits x Frames requires. */
+  PIXEL_DATA_LENGTH: { exit: 3, summary: 'pixel data length does not match the image attributes' },
+  /** The file has no Pixel Data where an image is needed. */
+  NO_PIXEL_DATA: { exit: 3, summary: 'no pixel data' },
+  /** The transfer syntax is not supported for pixel decoding (e.g. 12-bit JPEG extended). */
+  UNSUPPORTED_TRANSFER_SYNTAX: { exit: 4, summary: 'unsupported transfer syntax' },
+  /** A codec failed to decode a frame. */
+  DECODE_FAILED: { exit: 4, summary: 'pixel data could not be decoded' },
+  /** A pixel format (bits, samples, photometric interpretation) medvox cannot represent. */
+  UNSUPPORTED_PIXEL_FORMAT: { exit: 4, summary: 'unsupported pixel format' },
+
+  // ---- NIfTI ----
+  NIFTI_BAD_HEADER: { exit: 3, summary: 'invalid NIfTI header' },
+  NIFTI_TRUNCATED: { exit: 3, summary: 'NIfTI voxel data is truncated' },
+  NIFTI_UNSUPPORTED_DATATYPE: { exit: 4, summary: 'unsupported NIfTI datatype' },
+
+  // ---- geometry / volumes ----
+  /** Instances cannot be assembled into a volume (no orientation, mixed sizes, ...). */
+  GEOMETRY_INCONSISTENT: { exit: 5, summary: 'inconsistent geometry' },
+  /** A mask or derived object does not sit on its reference grid. */
+  GRID_MISMATCH: { exit: 5, summary: 'grid mismatch' },
+
+  // ---- usage / environment ----
+  USAGE: { exit: 2, summary: 'invalid command-line usage' },
+  IO_ERROR: { exit: 6, summary: 'file system error' },
+  INTERNAL: { exit: 70, summary: 'internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface MedvoxErrorOptions {
+  /** The file the error concerns, as the user named it. */
+  file?: string;
+  /** What the user can do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class MedvoxError extends Error {
+  readonly code: ErrorCode;
+  readonly file: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MedvoxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MedvoxError';
+    this.code = code;
+    this.file = options.file;
+    this.hint = options.hint;
+  }
+
+  /** CLI exit code for this error (docs/errors.md). */
+  get exitCode(): number {
+    return ErrorCodes[this.code].exit;
+  }
+
+  /** A copy of this error naming `file` (used when a file-agnostic parser error crosses into file-level code). */
+  withFile(file: string): MedvoxError {
+    if (this.file === file) return this;
+    const copy = new MedvoxError(this.code, this.message, { file, hint: this.hint, cause: this.cause });
+    copy.stack = this.stack;
+    return copy;
+  }
+
+  /** One line for a person: `CODE: file: message (hint)`. */
+  describe(): string {
+    const where = this.file ? `${this.file}: ` : '';
+    const hint = this.hint ? ` (${this.hint})` : '';
+    return `${this.code}: ${where}${this.message}${hint}`;
+  }
+}
+
+export function isMedvoxError(error: unknown): error is MedvoxError {
+  return error instanceof MedvoxError;
+}
+
+/** Wrap anything thrown into a MedvoxError, keeping an existing one (and attaching the file name). */
+export function toMedvoxError(error: unknown, file?: string): MedvoxError {
+  if (error instanceof MedvoxError) return file ? error.withFile(file) : error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new MedvoxError('INTERNAL', message, { file, cause: error });
+}
