@@ -78,4 +78,5 @@ export function hexToTag(hex: string): number {
 
 export const isPrivateTag = (tag: number): boolean => ((tag >>> 16) & 1) === 1;
 /** (gggg,0010-00FF) in an odd group: a Private Creator element (PS3.5 7.8.1). */
-export const isPrivateCreator = (tag: number): boolean => isPrivateTag(tag) && (tag & 0xffff) >= 0x10 && (tag & 0xffff) <= 0xff;
+export const isPrivateCreator = (tag: number): boolean =>
+  isPrivateTag(tag) && (tag & 0xffff) >= 0x10 && (tag & 0xffff) <= 0xff;

@@ -8,8 +8,40 @@ import { decodeNumbers, decodeStrings, encodeNumbers, encodeStrings } from './va
 
 /** The value representations of PS3.5 Table 6.2-1. */
 export const VRS = [
-  'AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'PN',
-  'SH', 'SL', 'SQ', 'SS', 'ST', 'SV', 'TM', 'UC', 'UI', 'UL', 'UN', 'UR', 'US', 'UT', 'UV',
+  'AE',
+  'AS',
+  'AT',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'FD',
+  'FL',
+  'IS',
+  'LO',
+  'LT',
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'PN',
+  'SH',
+  'SL',
+  'SQ',
+  'SS',
+  'ST',
+  'SV',
+  'TM',
+  'UC',
+  'UI',
+  'UL',
+  'UN',
+  'UR',
+  'US',
+  'UT',
+  'UV',
 ] as const;
 export type VR = (typeof VRS)[number];
 const vrSet: ReadonlySet<string> = new Set(VRS);
@@ -17,13 +49,41 @@ export const isVR = (value: string): value is VR => vrSet.has(value);
 
 /** VRs whose value is text (decoded with the Specific Character Set where PS3.5 6.1.2.3 says so). */
 export const STRING_VRS: ReadonlySet<VR> = new Set<VR>([
-  'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT',
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
 ]);
 /** VRs holding binary numbers. */
 export const NUMBER_VRS: ReadonlySet<VR> = new Set<VR>(['FD', 'FL', 'SL', 'SS', 'SV', 'UL', 'US', 'UV']);
 /** VRs whose explicit-VR encoding uses a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
 export const LONG_LENGTH_VRS: ReadonlySet<VR> = new Set<VR>([
-  'OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV',
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
 ]);
 
 export interface DataElement {
