@@ -1,0 +1,127 @@
+/**
+ * Input discovery for batch operations: files, directories (recursive), zip archives (entries read one at a
+ * time, never extracted to disk) and DICOMDIR files. Yields candidate files with a lazy reader; deciding whether
+ * the bytes are DICOM is the reader's job, so nothing is guessed from file names except `.zip` and `DICOMDIR`.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import yauzl from 'yauzl';
+import { MedvoxError } from '../core/errors.ts';
+
+export interface InputFile {
+  /** Where the file is, as a user reads it: a path, or `archive.zip!/entry/name`. */
+  name: string;
+  /** Size in bytes when known before reading. */
+  size: number;
+  read(): Promise<Uint8Array>;
+}
+
+export interface ScanOptions {
+  /** Look inside .zip files (default true). */
+  zip?: boolean;
+  /** Skip hidden files and folders (names starting with '.'; default true). */
+  skipHidden?: boolean;
+}
+
+const MAX_ZIP_ENTRY = 2 ** 31 - 1;
+
+/** Every candidate file below the inputs, depth first in sorted order (deterministic output naming). */
+export async function* scanInputs(inputs: readonly string[], options: ScanOptions = {}): AsyncGenerator<InputFile> {
+  for (const input of inputs) {
+    let info: Awaited<ReturnType<typeof stat>>;
+    try {
+      info = await stat(input);
+    } catch (error) {
+      throw new MedvoxError('IO_ERROR', 'input does not exist or cannot be read', {
+        file: input,
+        hint: 'check the --input path',
+        cause: error,
+      });
+    }
+    if (info.isDirectory()) yield* walk(input, options);
+    else yield* fileEntries(input, info.size, options);
+  }
+}
+
+async function* walk(dir: string, options: ScanOptions): AsyncGenerator<InputFile> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (options.skipHidden !== false && entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path, options);
+    else if (entry.isFile()) yield* fileEntries(path, (await stat(path)).size, options);
+  }
+}
+
+async function* fileEntries(path: string, size: number, options: ScanOptions): AsyncGenerator<InputFile> {
+  if (options.zip !== false && path.toLowerCase().endsWith('.zip')) {
+    yield* zipEntries(path);
+    return;
+  }
+  yield { name: path, size, read: async () => new Uint8Array(await readFile(path)) };
+}
+
+function openZip(path: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, autoClose: false, strictFileNames: false }, (error, zip) => {
+      if (error || !zip)
+        reject(new MedvoxError('IO_ERROR', `not a readable zip archive: ${error?.message}`, { file: path }));
+      else resolve(zip);
+    });
+  });
+}
+
+async function* zipEntries(path: string): AsyncGenerator<InputFile> {
+  const zip = await openZip(path);
+  try {
+    const entries: yauzl.Entry[] = await new Promise((resolve, reject) => {
+      const list: yauzl.Entry[] = [];
+      zip.on('entry', (entry: yauzl.Entry) => {
+        list.push(entry);
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve(list));
+      zip.on('error', (error: Error) =>
+        reject(new MedvoxError('IO_ERROR', `corrupt zip archive: ${error.message}`, { file: path })),
+      );
+      zip.readEntry();
+    });
+    entries.sort((a, b) => (a.fileName < b.fileName ? -1 : 1));
+    for (const entry of entries) {
+      if (entry.fileName.endsWith('/')) continue;
+      const base = basename(entry.fileName);
+      if (base.startsWith('.') || entry.fileName.startsWith('__MACOSX/')) continue;
+      const name = `${path}!/${entry.fileName}`;
+      if (entry.uncompressedSize > MAX_ZIP_ENTRY) {
+        throw new MedvoxError('IO_ERROR', 'zip entry larger than 2 GiB', { file: name });
+      }
+      yield { name, size: entry.uncompressedSize, read: () => readZipEntry(zip, entry, name) };
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+function readZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, name: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (error, stream) => {
+      if (error || !stream) {
+        reject(new MedvoxError('IO_ERROR', `cannot read zip entry: ${error?.message}`, { file: name }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (streamError: Error) =>
+        reject(new MedvoxError('IO_ERROR', `corrupt zip entry: ${streamError.message}`, { file: name })),
+      );
+      stream.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
+    });
+  });
+}
+
+/** Display path relative to a base folder (for reports), keeping zip entry suffixes. */
+export function displayName(name: string, base: string): string {
+  const rel = relative(base, name);
+  return rel.startsWith('..') ? name : rel;
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { scanInputs } from '../../src/io/scan.ts';
+import { hasCommand } from '../support/env.ts';
+
+async function collect(inputs: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const file of scanInputs(inputs)) out.set(file.name, Buffer.from(await file.read()).toString());
+  return out;
+}
+
+test('scanInputs walks folders recursively in sorted order and skips hidden files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'medvox-scan-'));
+  try {
+    mkdirSync(join(dir, 'b', 'c'), { recursive: true });
+    writeFileSync(join(dir, 'b', 'c', '2'), 'two');
+    writeFileSync(join(dir, 'a'), 'one');
+    writeFileSync(join(dir, '.hidden'), 'no');
+    const files = await collect([dir]);
+    assert.deepEqual([...files.keys()], [join(dir, 'a'), join(dir, 'b', 'c', '2')]);
+    assert.equal(files.get(join(dir, 'a')), 'one');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scanInputs reads zip entries without extracting them', async (t) => {
+  if (!hasCommand('python3')) return t.skip('python3 needed to build the zip');
+  const dir = mkdtempSync(join(tmpdir(), 'medvox-scan-'));
+  try {
+    const zip = join(dir, 'series.zip');
+    execFileSync('python3', [
+      '-c',
+      `import zipfile,sys
+z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)
+z.writestr('s/IM1','x'*5000); z.writestr('s/IM2','y'); z.writestr('__MACOSX/s/._IM1','junk'); z.close()`,
+      zip,
+    ]);
+    const files = await collect([zip]);
+    assert.deepEqual([...files.keys()], [`${zip}!/s/IM1`, `${zip}!/s/IM2`]);
+    assert.equal(files.get(`${zip}!/s/IM1`), 'x'.repeat(5000));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scanInputs names a missing input and a corrupt zip in typed errors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'medvox-scan-'));
+  try {
+    await assert.rejects(collect([join(dir, 'nope')]), { code: 'IO_ERROR', file: join(dir, 'nope') });
+    writeFileSync(join(dir, 'bad.zip'), 'this is not a zip');
+    await assert.rejects(collect([join(dir, 'bad.zip')]), { code: 'IO_ERROR', file: join(dir, 'bad.zip') });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
