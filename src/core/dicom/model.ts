@@ -106,6 +106,8 @@ export class Dataset {
   readonly elements = new Map<number, DataElement>();
   /** Specific Character Set terms in force for this dataset (inherited by sequence items unless they override). */
   characterSet: readonly string[];
+  /** The dataset holding the sequence this item belongs to (undefined at the top level). */
+  parent: Dataset | undefined;
 
   constructor(characterSet: readonly string[] = []) {
     this.characterSet = characterSet;
@@ -202,6 +204,8 @@ export interface DicomFile {
   hasPreamble: boolean;
   /** The file name, for error messages. */
   source?: string;
+  /** Defects the reader tolerated (e.g. an item running past the end of the file). */
+  warnings?: string[];
 }
 
 function resolve(key: number | string): number {

@@ -113,7 +113,12 @@ export function formatDS(value: number): string {
 
 export function encodeNumbers(values: readonly number[], vr: VR): Uint8Array {
   if (vr === 'DS') return encodeStrings(values.map(formatDS), vr, []);
-  if (vr === 'IS') return encodeStrings(values.map((value) => String(Math.round(value))), vr, []);
+  if (vr === 'IS')
+    return encodeStrings(
+      values.map((value) => String(Math.round(value))),
+      vr,
+      [],
+    );
   const size = { US: 2, OW: 2, SS: 2, UL: 4, OL: 4, SL: 4, FL: 4, OF: 4, FD: 8, OD: 8, SV: 8, UV: 8, OV: 8, AT: 4 }[
     vr as string
   ];

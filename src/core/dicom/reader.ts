@@ -1,0 +1,423 @@
+/**
+ * DICOM Part 10 / bare dataset reader (PS3.10 7.1, PS3.5 7). Produces the lossless model of model.ts: value bytes
+ * are views into the input (little endian) or swapped copies (big endian), sequences are parsed into items,
+ * encapsulated Pixel Data into fragments. Tolerates files without preamble, without meta header, and meta headers
+ * without group length; rejects everything else with a typed MedvoxError.
+ */
+import { inflateSync } from 'fflate';
+import { MedvoxError } from '../errors.ts';
+import { isPrivateCreator, isPrivateTag, lookupTag } from './dictionary.ts';
+import { type DataElement, Dataset, type DicomFile, isVR, LONG_LENGTH_VRS, TransferSyntax, type VR } from './model.ts';
+import { privateVR } from './private-vr.ts';
+
+export interface ReadOptions {
+  /** File name used in error messages. */
+  source?: string;
+  /** Stop before the first top-level element whose tag is >= this (e.g. 0x7fe00010 to skip Pixel Data). */
+  untilTag?: number;
+}
+
+const PIXEL_DATA = 0x7fe00010;
+const ITEM = 0xfffee000;
+const ITEM_DELIMITER = 0xfffee00d;
+const SEQUENCE_DELIMITER = 0xfffee0dd;
+const UNDEFINED = 0xffffffff;
+const SPECIFIC_CHARACTER_SET = 0x00080005;
+
+interface Syntax {
+  explicit: boolean;
+  littleEndian: boolean;
+}
+
+class Cursor {
+  readonly view: DataView;
+  readonly warnings: string[] = [];
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly source: string | undefined,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  fail(code: 'TRUNCATED' | 'BAD_LENGTH' | 'BAD_VR' | 'NOT_DICOM', message: string): never {
+    throw new MedvoxError(code, message, { file: this.source });
+  }
+}
+
+export function readDicom(bytes: Uint8Array, options: ReadOptions = {}): DicomFile {
+  const source = options.source;
+  if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty (0 bytes)', { file: source });
+  let offset = 0;
+  let hasPreamble = false;
+  if (bytes.length >= 132 && magicAt(bytes, 128)) {
+    offset = 132;
+    hasPreamble = true;
+  } else if (magicAt(bytes, 0)) {
+    offset = 4;
+  }
+  const cursor = new Cursor(bytes, source);
+  if (hasPreamble && offset >= bytes.length) cursor.fail('TRUNCATED', 'the file ends right after the DICM preamble');
+
+  const meta = new Dataset();
+  let transferSyntaxUID: string | undefined;
+  if (offset + 8 <= bytes.length && cursor.view.getUint16(offset, true) === 0x0002) {
+    offset = readMeta(cursor, offset, meta);
+    transferSyntaxUID = meta.string(0x00020010);
+  }
+  const syntax = detectSyntax(cursor, offset, transferSyntaxUID, hasPreamble || meta.size > 0);
+  transferSyntaxUID ??= syntax.explicit
+    ? syntax.littleEndian
+      ? TransferSyntax.ExplicitVRLittleEndian
+      : TransferSyntax.ExplicitVRBigEndian
+    : TransferSyntax.ImplicitVRLittleEndian;
+
+  let body = cursor;
+  let bodyOffset = offset;
+  if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
+    try {
+      body = new Cursor(inflateSync(bytes.subarray(offset)), source);
+    } catch (error) {
+      throw new MedvoxError('BAD_VALUE', 'the deflated dataset cannot be inflated', { file: source, cause: error });
+    }
+    bodyOffset = 0;
+  }
+  const dataset = new Dataset();
+  parseElements(body, bodyOffset, body.bytes.length, syntax, dataset, false, options.untilTag);
+  const file: DicomFile = { meta, dataset, transferSyntaxUID, hasPreamble };
+  if (source !== undefined) file.source = source;
+  const warnings = [...cursor.warnings, ...(body === cursor ? [] : body.warnings)];
+  if (warnings.length) file.warnings = warnings;
+  return file;
+}
+
+function magicAt(bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0x44 && bytes[at + 1] === 0x49 && bytes[at + 2] === 0x43 && bytes[at + 3] === 0x4d;
+}
+
+/** File Meta Information: always explicit VR little endian (PS3.10 7.1); read while the group is 0002. */
+function readMeta(cursor: Cursor, offset: number, meta: Dataset): number {
+  const syntax: Syntax = { explicit: true, littleEndian: true };
+  while (offset + 8 <= cursor.bytes.length && cursor.view.getUint16(offset, true) === 0x0002) {
+    offset = readElement(cursor, offset, cursor.bytes.length, syntax, meta, false);
+  }
+  return offset;
+}
+
+const TS_SYNTAX: Readonly<Record<string, Syntax>> = {
+  [TransferSyntax.ImplicitVRLittleEndian]: { explicit: false, littleEndian: true },
+  [TransferSyntax.ExplicitVRBigEndian]: { explicit: true, littleEndian: false },
+};
+
+function looksLikeVR(bytes: Uint8Array, at: number): boolean {
+  const a = bytes[at];
+  const b = bytes[at + 1];
+  return a !== undefined && b !== undefined && isVR(String.fromCharCode(a, b));
+}
+
+/**
+ * The syntax of the dataset: from the meta header's Transfer Syntax UID when there is one (checked against the
+ * bytes, since some writers lie), otherwise guessed from the first element as pydicom and dcmtk do.
+ */
+function detectSyntax(cursor: Cursor, offset: number, uid: string | undefined, claimedDicom: boolean): Syntax {
+  const { bytes, view } = cursor;
+  if (offset + 8 > bytes.length) {
+    if (claimedDicom && offset === bytes.length) return { explicit: true, littleEndian: true };
+    cursor.fail(claimedDicom ? 'TRUNCATED' : 'NOT_DICOM', 'no dataset follows the header');
+  }
+  if (uid !== undefined) {
+    const declared = TS_SYNTAX[uid] ?? { explicit: true, littleEndian: true };
+    if (uid === TransferSyntax.DeflatedExplicitVRLittleEndian) return declared;
+    // Explicit VR declared but the first element has no VR: the file is implicit (a known writer bug).
+    if (declared.explicit && !looksLikeVR(bytes, offset + 4)) return { explicit: false, littleEndian: true };
+    return declared;
+  }
+  if (claimedDicom) {
+    // A meta header without Transfer Syntax UID: explicit VR LE when a VR is there, else implicit (pydicom's guess).
+    return { explicit: looksLikeVR(bytes, offset + 4), littleEndian: true };
+  }
+  const groupLE = view.getUint16(offset, true);
+  const groupBE = view.getUint16(offset, false);
+  const explicitVR = looksLikeVR(bytes, offset + 4);
+  const plausible = (group: number): boolean => group >= 0x0002 && group <= 0x00ff && group % 2 === 0;
+  if (plausible(groupLE)) {
+    if (explicitVR) return { explicit: true, littleEndian: true };
+    const length = view.getUint32(offset + 4, true);
+    if (length === UNDEFINED || offset + 8 + length <= bytes.length) return { explicit: false, littleEndian: true };
+  }
+  if (plausible(groupBE) && explicitVR) return { explicit: true, littleEndian: false };
+  return cursor.fail('NOT_DICOM', 'no DICM prefix and the content does not start like a DICOM dataset');
+}
+
+/** Parse elements in [offset, end) into `dataset`; returns the offset after the last one (or after a delimiter). */
+function parseElements(
+  cursor: Cursor,
+  offset: number,
+  end: number,
+  syntax: Syntax,
+  dataset: Dataset,
+  inItem: boolean,
+  untilTag?: number,
+): number {
+  const { view } = cursor;
+  while (offset < end) {
+    if (offset + 8 > end) {
+      // Trailing padding of a few zero bytes is common; anything else is a truncated element header.
+      if (cursor.bytes.subarray(offset, end).every((byte) => byte === 0)) return end;
+      cursor.fail('TRUNCATED', `the file ends inside an element header at byte ${offset}`);
+    }
+    const group = view.getUint16(offset, syntax.littleEndian);
+    const element = view.getUint16(offset + 2, syntax.littleEndian);
+    const tag = ((group << 16) | element) >>> 0;
+    if (tag === ITEM_DELIMITER && inItem) return offset + 8;
+    if (untilTag !== undefined && !inItem && tag >= untilTag) return offset;
+    offset = readElement(cursor, offset, end, syntax, dataset, inItem);
+  }
+  return offset;
+}
+
+/** Read one element at `offset` into `dataset`; returns the offset of the next element. */
+function readElement(
+  cursor: Cursor,
+  offset: number,
+  end: number,
+  syntax: Syntax,
+  dataset: Dataset,
+  inItem: boolean,
+): number {
+  const { view, bytes } = cursor;
+  const le = syntax.littleEndian;
+  const group = view.getUint16(offset, le);
+  const tag = ((group << 16) | view.getUint16(offset + 2, le)) >>> 0;
+  let vr: VR | undefined;
+  let length: number;
+  let valueOffset: number;
+  const isDelimiterTag = group === 0xfffe;
+  if (syntax.explicit && !isDelimiterTag) {
+    const vrText = String.fromCharCode(bytes[offset + 4] ?? 0, bytes[offset + 5] ?? 0);
+    if (!isVR(vrText)) {
+      cursor.fail('BAD_VR', `element ${tagLabel(tag)} has an invalid VR "${printable(vrText)}" at byte ${offset}`);
+    }
+    vr = vrText;
+    if (LONG_LENGTH_VRS.has(vr)) {
+      if (offset + 12 > end) cursor.fail('TRUNCATED', `the file ends inside the header of ${tagLabel(tag)}`);
+      length = view.getUint32(offset + 8, le);
+      valueOffset = offset + 12;
+    } else {
+      length = view.getUint16(offset + 6, le);
+      valueOffset = offset + 8;
+    }
+  } else {
+    length = view.getUint32(offset + 4, le);
+    valueOffset = offset + 8;
+  }
+  if (isDelimiterTag) {
+    // A stray delimiter outside its context: skip it (dcmtk and pydicom do).
+    return valueOffset + (length === UNDEFINED ? 0 : length);
+  }
+  vr ??= implicitVR(tag, dataset);
+
+  const undefinedLength = length === UNDEFINED;
+  if (undefinedLength) {
+    if (tag === PIXEL_DATA && vr !== 'SQ') {
+      const { fragments, next } = readFragments(cursor, valueOffset, end, syntax);
+      dataset.set({ tag, vr: vr === 'OW' && !syntax.explicit ? 'OB' : vr, fragments, undefinedLength: true });
+      return next;
+    }
+    // SQ, or UN / unknown with undefined length: a sequence in implicit VR little endian (PS3.5 6.2.2 note).
+    const itemSyntax = vr === 'SQ' ? syntax : { explicit: false, littleEndian: true };
+    const { items, next } = readItems(cursor, valueOffset, end, itemSyntax, dataset, true);
+    const parsed: DataElement = { tag, vr: 'SQ', items, undefinedLength: true };
+    if (vr !== 'SQ') parsed.originalVR = vr;
+    dataset.set(parsed);
+    return next;
+  }
+  const valueEnd = valueOffset + length;
+  if (valueEnd > end) {
+    const where = inItem ? 'its sequence item' : 'the file';
+    cursor.fail(
+      valueEnd > bytes.length ? 'TRUNCATED' : 'BAD_LENGTH',
+      `element ${tagLabel(tag)} (${vr}) declares ${length} bytes but ${where} has only ${end - valueOffset} left`,
+    );
+  }
+  if (vr === 'SQ') {
+    const { items } = readItems(cursor, valueOffset, valueEnd, syntax, dataset, false);
+    dataset.set({ tag, vr, items });
+    return valueEnd;
+  }
+  if (vr === 'UN') {
+    const known = standardVR(tag, dataset);
+    if (known === 'SQ') {
+      // UN holding a defined-length sequence: re-parse as implicit VR little endian (PS3.5 6.2.2).
+      const { items } = readItems(
+        cursor,
+        valueOffset,
+        valueEnd,
+        { explicit: false, littleEndian: true },
+        dataset,
+        false,
+      );
+      dataset.set({ tag, vr: 'SQ', items, originalVR: 'UN' });
+      return valueEnd;
+    }
+  }
+  let value = bytes.subarray(valueOffset, valueEnd);
+  if (!le) value = swapToLittleEndian(value, vr, tag);
+  const parsed: DataElement = { tag, vr, bytes: value };
+  if (vr === 'UN') {
+    // pydicom's replace_un_with_known_vr: a standard element sent as UN gets its dictionary VR back.
+    const known = standardVR(tag, dataset);
+    if (known && known !== 'UN') {
+      parsed.vr = known;
+      parsed.originalVR = 'UN';
+    }
+  }
+  dataset.set(parsed);
+  if (tag === SPECIFIC_CHARACTER_SET) dataset.characterSet = decodeCharacterSetTerms(value);
+  return valueEnd;
+}
+
+function readItems(
+  cursor: Cursor,
+  offset: number,
+  end: number,
+  syntax: Syntax,
+  parent: Dataset,
+  undefinedLength: boolean,
+): { items: Dataset[]; next: number } {
+  const { view } = cursor;
+  const le = syntax.littleEndian;
+  const items: Dataset[] = [];
+  while (offset < end) {
+    if (offset + 8 > end) cursor.fail('TRUNCATED', `the file ends inside a sequence at byte ${offset}`);
+    const tag = ((view.getUint16(offset, le) << 16) | view.getUint16(offset + 2, le)) >>> 0;
+    const length = view.getUint32(offset + 4, le);
+    offset += 8;
+    if (tag === SEQUENCE_DELIMITER) return { items, next: offset };
+    if (tag !== ITEM)
+      cursor.fail('BAD_LENGTH', `expected a sequence item at byte ${offset - 8}, found ${tagLabel(tag)}`);
+    const item = new Dataset(parent.characterSet);
+    item.parent = parent;
+    if (length === UNDEFINED) {
+      offset = parseElements(cursor, offset, end, syntax, item, true);
+    } else {
+      let itemEnd = offset + length;
+      if (itemEnd > end) {
+        // Tolerated only at the end of the file, as pydicom does: the elements that are there are kept.
+        if (end !== cursor.bytes.length)
+          cursor.fail('BAD_LENGTH', `sequence item at byte ${offset - 8} overruns its sequence`);
+        cursor.warnings.push(`sequence item at byte ${offset - 8} declares ${length} bytes past the end of the file`);
+        itemEnd = end;
+      }
+      parseElements(cursor, offset, itemEnd, syntax, item, true);
+      offset = itemEnd;
+    }
+    items.push(item);
+  }
+  if (undefinedLength && cursor.warnings.length === 0) {
+    cursor.fail('TRUNCATED', 'the file ends inside a sequence (no sequence delimiter)');
+  }
+  return { items, next: offset };
+}
+
+/** Encapsulated Pixel Data (PS3.5 A.4): items up to the sequence delimiter; item 0 is the Basic Offset Table. */
+function readFragments(
+  cursor: Cursor,
+  offset: number,
+  end: number,
+  syntax: Syntax,
+): { fragments: Uint8Array[]; next: number } {
+  const { view, bytes } = cursor;
+  const fragments: Uint8Array[] = [];
+  while (offset + 8 <= end) {
+    const tag =
+      ((view.getUint16(offset, syntax.littleEndian) << 16) | view.getUint16(offset + 2, syntax.littleEndian)) >>> 0;
+    const length = view.getUint32(offset + 4, syntax.littleEndian);
+    offset += 8;
+    if (tag === SEQUENCE_DELIMITER) return { fragments, next: offset };
+    if (tag !== ITEM) cursor.fail('BAD_LENGTH', `encapsulated Pixel Data: expected an item at byte ${offset - 8}`);
+    if (length === UNDEFINED || offset + length > end) {
+      cursor.fail('TRUNCATED', `encapsulated Pixel Data: fragment ${fragments.length} runs past the end of the file`);
+    }
+    fragments.push(bytes.subarray(offset, offset + length));
+    offset += length;
+  }
+  return cursor.fail('TRUNCATED', 'encapsulated Pixel Data has no sequence delimiter (file truncated)');
+}
+
+/** The VR of an implicit-VR element, as pydicom 2.3 decides it (dictionary, then private dictionary, else UN). */
+function implicitVR(tag: number, dataset: Dataset): VR {
+  if (isPrivateTag(tag)) {
+    if ((tag & 0xffff) === 0) return 'UN';
+    if (isPrivateCreator(tag)) return 'LO';
+    return privateVR(tag, dataset) ?? 'UN';
+  }
+  return standardVR(tag, dataset) ?? 'UN';
+}
+
+/** Dictionary VR of a standard tag, resolving "US or SS" / "OB or OW" as pydicom does (filewriter.py). */
+function standardVR(tag: number, dataset: Dataset): VR | undefined {
+  if (isPrivateTag(tag)) return undefined;
+  const vrs = lookupTag(tag)?.vrs;
+  if (!vrs || vrs.length === 0) return undefined;
+  if (vrs.length === 1) return vrs[0];
+  if (tag === PIXEL_DATA) return 'OW';
+  if (tag === 0x00283006) return rootNumber(dataset, 0x00283002) === 1 ? 'US' : 'OW';
+  if (vrs.includes('US') && vrs.includes('SS')) {
+    const pixelRepresentation = rootNumber(dataset, 0x00280103);
+    return pixelRepresentation === 1 ? 'SS' : 'US';
+  }
+  return vrs.includes('OW') ? 'OW' : vrs[0];
+}
+
+function rootNumber(dataset: Dataset, tag: number): number | undefined {
+  let current: Dataset | undefined = dataset;
+  while (current) {
+    if (current.has(tag)) return current.number(tag);
+    current = current.parent;
+  }
+  return undefined;
+}
+
+const SWAP_SIZE: Partial<Record<VR, number>> = {
+  US: 2,
+  SS: 2,
+  OW: 2,
+  AT: 2,
+  UL: 4,
+  SL: 4,
+  FL: 4,
+  OF: 4,
+  OL: 4,
+  FD: 8,
+  OD: 8,
+  SV: 8,
+  UV: 8,
+  OV: 8,
+};
+
+/** Copy of a big-endian value in little-endian byte order (AT is two 16-bit words). */
+function swapToLittleEndian(value: Uint8Array, vr: VR, _tag: number): Uint8Array {
+  const size = SWAP_SIZE[vr];
+  if (!size) return value;
+  const out = new Uint8Array(value.length);
+  const whole = value.length - (value.length % size);
+  for (let offset = 0; offset < whole; offset += size) {
+    for (let k = 0; k < size; k++) out[offset + k] = value[offset + size - 1 - k]!;
+  }
+  out.set(value.subarray(whole), whole);
+  return out;
+}
+
+function decodeCharacterSetTerms(value: Uint8Array): string[] {
+  let text = '';
+  for (const byte of value) text += String.fromCharCode(byte);
+  return text.split('\\').map((term) => term.replace(/\0/g, '').trim());
+}
+
+function tagLabel(tag: number): string {
+  const hex = tag.toString(16).padStart(8, '0').toUpperCase();
+  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
+}
+
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
