@@ -263,8 +263,8 @@ function readElement(
   if (!le) value = swapToLittleEndian(value, vr, tag);
   const parsed: DataElement = { tag, vr, bytes: value };
   if (vr === 'UN') {
-    // pydicom's replace_un_with_known_vr: a standard element sent as UN gets its dictionary VR back.
-    const known = standardVR(tag, dataset);
+    // pydicom's replace_un_with_known_vr: an element sent as UN gets its (private) dictionary VR back.
+    const known = isPrivateTag(tag) ? implicitVR(tag, dataset) : standardVR(tag, dataset);
     if (known && known !== 'UN') {
       parsed.vr = known;
       parsed.originalVR = 'UN';
