@@ -8,3 +8,4 @@ declare class TextEncoder {
   encode(input?: string): Uint8Array;
 }
 declare const console: { log(...a: unknown[]): void; warn(...a: unknown[]): void; error(...a: unknown[]): void };
+declare const crypto: { getRandomValues<T extends ArrayBufferView>(array: T): T };

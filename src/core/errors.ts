@@ -28,6 +28,8 @@ export const ErrorCodes = {
   UNSUPPORTED_TRANSFER_SYNTAX: { exit: 4, summary: 'unsupported transfer syntax' },
   /** A codec failed to decode a frame. */
   DECODE_FAILED: { exit: 4, summary: 'pixel data could not be decoded' },
+  /** An object medvox cannot write (e.g. a DICOMDIR). */
+  UNSUPPORTED_SOP_CLASS: { exit: 4, summary: 'unsupported SOP class for this operation' },
   /** A pixel format (bits, samples, photometric interpretation) medvox cannot represent. */
   UNSUPPORTED_PIXEL_FORMAT: { exit: 4, summary: 'unsupported pixel format' },
 

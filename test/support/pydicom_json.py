@@ -14,7 +14,13 @@ for line in sys.stdin:
         continue
     try:
         ds = pydicom.dcmread(path)
-        out[path] = {"json": ds.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=lambda e: "BULK")}
+        try:
+            out[path] = {"json": ds.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=lambda e: "BULK")}
+        except ValueError as error:
+            # pydicom cannot serialise some elements (e.g. a DS holding text): drop them, say which.
+            partial = ds.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=lambda e: "BULK",
+                                      suppress_invalid_tags=True)
+            out[path] = {"json": partial, "suppressed": f"{error}"}
     except Exception as error:  # noqa: BLE001 - report every failure to the comparing test
         out[path] = {"error": f"{type(error).__name__}: {error}"}
 json.dump(out, sys.stdout, default=str)

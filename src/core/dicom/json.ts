@@ -80,7 +80,11 @@ function elementToJson(
   if ((vr === 'IS' || vr === 'DS') && !options.exactNumbers) {
     const values = decodeStrings(bytes, vr, dataset.characterSet);
     if (values.length === 1 && values[0] === '') return { vr };
-    return { vr, Value: values.map((value) => (value === '' ? null : Number(value))) };
+    // A value that is not a number (vendor misuse, e.g. GE CoilIDData) stays text rather than becoming null.
+    return {
+      vr,
+      Value: values.map((value) => (value === '' ? null : Number.isNaN(Number(value)) ? value : Number(value))),
+    };
   }
   if (STRING_VRS.has(vr)) {
     const values = decodeStrings(bytes, vr, dataset.characterSet);

@@ -21,7 +21,7 @@ test('DICOM JSON model equals pydicom to_json_dict for every corpus file outside
       maxBuffer: 1 << 30,
       encoding: 'utf8',
     }),
-  ) as Record<string, { json?: Record<string, unknown>; error?: string }>;
+  ) as Record<string, { json?: Record<string, unknown>; error?: string; suppressed?: string }>;
   const failures: string[] = [];
   let compared = 0;
   for (const file of files) {
@@ -34,6 +34,11 @@ test('DICOM JSON model equals pydicom to_json_dict for every corpus file outside
     const parsed = readDicom(new Uint8Array(readFileSync(file)), { source: file });
     const ours = datasetToJson(parsed.dataset, { bulkDataURI: () => 'BULK' });
     let differences = compareJson(expected.json, ours as Record<string, unknown>);
+    if (expected.suppressed) {
+      // Exception: pydicom cannot serialise a DS/IS element whose value is not a number (GE's CoilIDData
+      // (0043,1080) holds text) and leaves it out; we keep the text (json.ts). Only those elements may differ.
+      differences = differences.filter((line) => !/: extra in ours \("vr":"(DS|IS)"/.test(line.replace('{', '')));
+    }
     if (parsed.transferSyntaxUID === '1.2.840.10008.1.2.2') {
       // Exception: private elements stored as UN in a big-endian file. pydicom reads their bytes as big endian
       // once it knows the private VR; the files here were transcoded by dcmconv, which copies UN bytes unchanged

@@ -1,0 +1,199 @@
+/**
+ * DICOM Part 10 writer over the dataset model (PS3.10 7.1, PS3.5 7.1.2). The dataset is written in explicit VR
+ * little endian, or kept in its encapsulated transfer syntax when its Pixel Data is encapsulated. Every element of
+ * the model is written with its VR and value bytes (padded to even length), so read -> write -> read is lossless.
+ */
+import { MedvoxError } from '../errors.ts';
+import {
+  type DataElement,
+  type Dataset,
+  type DicomFile,
+  isEncapsulated,
+  LONG_LENGTH_VRS,
+  TransferSyntax,
+} from './model.ts';
+import { MEDVOX_IMPLEMENTATION_CLASS_UID, MEDVOX_IMPLEMENTATION_VERSION } from './uid.ts';
+import { encodeStrings } from './values.ts';
+
+export interface WriteOptions {
+  /** Transfer syntax to declare; defaults to the source's when encapsulated, else explicit VR little endian. */
+  transferSyntaxUID?: string;
+  /** Write the 128-byte preamble and DICM prefix (default true). */
+  preamble?: boolean;
+}
+
+const MAX_SHORT_LENGTH = 0xfffe;
+const PAD_WITH_NUL = new Set(['UI', 'OB', 'UN']);
+
+class ByteSink {
+  private readonly chunks: Uint8Array[] = [];
+  length = 0;
+  private scratch = new Uint8Array(4096);
+  private used = 0;
+
+  private flushScratch(): void {
+    if (this.used > 0) {
+      this.chunks.push(this.scratch.slice(0, this.used));
+      this.used = 0;
+    }
+  }
+  private header(size: number): DataView {
+    if (this.used + size > this.scratch.length) {
+      this.flushScratch();
+    }
+    const view = new DataView(this.scratch.buffer, this.used, size);
+    this.used += size;
+    this.length += size;
+    return view;
+  }
+  uint16(value: number): void {
+    this.header(2).setUint16(0, value, true);
+  }
+  uint32(value: number): void {
+    this.header(4).setUint32(0, value, true);
+  }
+  ascii(text: string): void {
+    const view = this.header(text.length);
+    for (let i = 0; i < text.length; i++) view.setUint8(i, text.charCodeAt(i));
+  }
+  bytes(value: Uint8Array): void {
+    if (value.length <= 256) {
+      const view = this.header(value.length);
+      for (let i = 0; i < value.length; i++) view.setUint8(i, value[i]!);
+      return;
+    }
+    this.flushScratch();
+    this.chunks.push(value);
+    this.length += value.length;
+  }
+  result(): Uint8Array {
+    this.flushScratch();
+    const out = new Uint8Array(this.length);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  }
+}
+
+export function writeDicom(file: DicomFile, options: WriteOptions = {}): Uint8Array {
+  const pixelData = file.dataset.get(0x7fe00010);
+  const sourceEncapsulated = Boolean(pixelData?.fragments);
+  const transferSyntaxUID =
+    options.transferSyntaxUID ?? (sourceEncapsulated ? file.transferSyntaxUID : TransferSyntax.ExplicitVRLittleEndian);
+  if (sourceEncapsulated !== isEncapsulated(transferSyntaxUID)) {
+    throw new MedvoxError(
+      'UNSUPPORTED_TRANSFER_SYNTAX',
+      `cannot write ${sourceEncapsulated ? 'encapsulated' : 'native'} Pixel Data as ${transferSyntaxUID} (no transcoding)`,
+      { file: file.source },
+    );
+  }
+  const sopClass = file.dataset.string(0x00080016) ?? file.meta.string(0x00020002);
+  if (sopClass === '1.2.840.10008.1.3.10') {
+    throw new MedvoxError('UNSUPPORTED_SOP_CLASS', 'medvox does not write DICOMDIR files (Media Storage Directory)', {
+      file: file.source,
+      hint: 'DICOMDIR records hold byte offsets; build a new DICOMDIR with dcmmkdir after writing the files',
+    });
+  }
+  const sink = new ByteSink();
+  if (options.preamble !== false) {
+    sink.bytes(new Uint8Array(128));
+    sink.ascii('DICM');
+  }
+  writeMeta(sink, file, transferSyntaxUID);
+  writeDataset(sink, file.dataset);
+  return sink.result();
+}
+
+/** File Meta Information (PS3.10 7.1): group length recomputed, identity of the writer and the syntax updated. */
+function writeMeta(sink: ByteSink, file: DicomFile, transferSyntaxUID: string): void {
+  const meta = new Map<number, DataElement>();
+  for (const element of file.meta.sorted()) meta.set(element.tag, element);
+  const set = (tag: number, vr: 'UI' | 'SH' | 'OB', value: string | Uint8Array): void => {
+    const bytes = typeof value === 'string' ? encodeStrings([value], vr, []) : value;
+    meta.set(tag, { tag, vr, bytes });
+  };
+  set(0x00020001, 'OB', new Uint8Array([0, 1]));
+  const sopClass = file.dataset.string(0x00080016) ?? file.meta.string(0x00020002);
+  const sopInstance = file.dataset.string(0x00080018) ?? file.meta.string(0x00020003);
+  if (sopClass) set(0x00020002, 'UI', sopClass);
+  if (sopInstance) set(0x00020003, 'UI', sopInstance);
+  set(0x00020010, 'UI', transferSyntaxUID);
+  set(0x00020012, 'UI', MEDVOX_IMPLEMENTATION_CLASS_UID);
+  set(0x00020013, 'SH', MEDVOX_IMPLEMENTATION_VERSION);
+  meta.delete(0x00020000);
+  const body = new ByteSink();
+  for (const tag of [...meta.keys()].sort((a, b) => a - b)) writeElement(body, meta.get(tag)!);
+  const encoded = body.result();
+  writeElement(sink, { tag: 0x00020000, vr: 'UL', bytes: new Uint8Array(new Uint32Array([encoded.length]).buffer) });
+  sink.bytes(encoded);
+}
+
+function writeDataset(sink: ByteSink, dataset: Dataset): void {
+  for (const element of dataset.sorted()) {
+    if (element.tag >>> 16 === 0x0002) continue; // meta elements never belong in the dataset
+    writeElement(sink, element);
+  }
+}
+
+function writeTag(sink: ByteSink, tag: number): void {
+  sink.uint16(tag >>> 16);
+  sink.uint16(tag & 0xffff);
+}
+
+function writeElement(sink: ByteSink, element: DataElement): void {
+  const { tag } = element;
+  if (element.vr === 'SQ' || element.items) {
+    writeTag(sink, tag);
+    sink.ascii('SQ');
+    sink.uint16(0);
+    sink.uint32(0xffffffff);
+    for (const item of element.items ?? []) {
+      writeTag(sink, 0xfffee000);
+      sink.uint32(0xffffffff);
+      writeDataset(sink, item);
+      writeTag(sink, 0xfffee00d);
+      sink.uint32(0);
+    }
+    writeTag(sink, 0xfffee0dd);
+    sink.uint32(0);
+    return;
+  }
+  if (element.fragments) {
+    writeTag(sink, tag);
+    sink.ascii('OB');
+    sink.uint16(0);
+    sink.uint32(0xffffffff);
+    element.fragments.forEach((fragment, index) => {
+      writeTag(sink, 0xfffee000);
+      const padded = index > 0 && fragment.length % 2 === 1 ? pad(fragment, 0) : fragment;
+      sink.uint32(padded.length);
+      sink.bytes(padded);
+    });
+    writeTag(sink, 0xfffee0dd);
+    sink.uint32(0);
+    return;
+  }
+  let value = element.bytes ?? new Uint8Array();
+  if (value.length % 2 === 1) value = pad(value, PAD_WITH_NUL.has(element.vr) ? 0 : 0x20);
+  // A short-length VR cannot hold more than 64 KiB in explicit VR: such (malformed) values are written as UN.
+  const vr = !LONG_LENGTH_VRS.has(element.vr) && value.length > MAX_SHORT_LENGTH ? 'UN' : element.vr;
+  writeTag(sink, tag);
+  sink.ascii(vr);
+  if (LONG_LENGTH_VRS.has(vr)) {
+    sink.uint16(0);
+    sink.uint32(value.length);
+  } else {
+    sink.uint16(value.length);
+  }
+  sink.bytes(value);
+}
+
+function pad(value: Uint8Array, byte: number): Uint8Array {
+  const out = new Uint8Array(value.length + 1);
+  out.set(value);
+  out[value.length] = byte;
+  return out;
+}
