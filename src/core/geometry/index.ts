@@ -1,0 +1,3 @@
+export * from './affine.ts';
+export * from './orientation.ts';
+export * from './stack.ts';

@@ -1,0 +1,95 @@
+/** Orientation codes of an affine and reorientation of voxel arrays to the closest canonical (RAS+) order. */
+import type { Mat4 } from './affine.ts';
+
+/** For each voxel axis: the world axis (0 x, 1 y, 2 z) it is closest to, and the sign. nibabel's io_orientation. */
+export function axisCodes(affine: Mat4): Array<{ axis: number; sign: 1 | -1 }> {
+  const columns = [0, 1, 2].map((j) => [affine[j]!, affine[4 + j]!, affine[8 + j]!]);
+  const used = new Set<number>();
+  const out: Array<{ axis: number; sign: 1 | -1 }> = [];
+  // Greedy on the largest absolute component, as io_orientation does after normalising columns.
+  const candidates: Array<{ j: number; axis: number; value: number }> = [];
+  columns.forEach((column, j) => {
+    const length = Math.hypot(column[0]!, column[1]!, column[2]!) || 1;
+    column.forEach((value, axis) => candidates.push({ j, axis, value: value / length }));
+  });
+  candidates.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const assigned = new Map<number, { axis: number; sign: 1 | -1 }>();
+  for (const { j, axis, value } of candidates) {
+    if (assigned.has(j) || used.has(axis)) continue;
+    assigned.set(j, { axis, sign: value < 0 ? -1 : 1 });
+    used.add(axis);
+  }
+  for (let j = 0; j < 3; j++) out.push(assigned.get(j)!);
+  return out;
+}
+
+/** Three letters naming where each voxel axis points, in RAS world terms (e.g. 'LPS', 'RAS'). */
+export function orientationCode(affineRAS: Mat4): string {
+  const letters = [
+    ['L', 'R'],
+    ['P', 'A'],
+    ['I', 'S'],
+  ];
+  return axisCodes(affineRAS)
+    .map(({ axis, sign }) => letters[axis]![sign > 0 ? 1 : 0])
+    .join('');
+}
+
+export interface Reoriented<T extends ArrayLike<number>> {
+  data: T;
+  dims: [number, number, number];
+  affine: Mat4;
+}
+
+/**
+ * Permute and flip a 3D (or 4D, volumes of nx*ny*nz) voxel array so its axes follow +x, +y, +z of the world
+ * frame of `affine` (RAS for NIfTI): what nibabel's as_closest_canonical does.
+ */
+export function closestCanonical<T extends ArrayLike<number> & { constructor: { new (length: number): T } }>(
+  data: T,
+  dims: readonly number[],
+  affine: Mat4,
+): Reoriented<T> {
+  const codes = axisCodes(affine);
+  const [nx, ny, nz] = [dims[0]!, dims[1]!, dims[2]!];
+  const nt = data.length / (nx * ny * nz);
+  // New axis a takes old voxel axis j where codes[j].axis === a.
+  const from = [0, 1, 2].map((a) => codes.findIndex((code) => code.axis === a));
+  const oldDims = [nx, ny, nz];
+  const newDims = from.map((j) => oldDims[j]!) as [number, number, number];
+  const out = new (data.constructor as { new (length: number): T })(data.length) as T & { [index: number]: number };
+  const oldStride = [1, nx, nx * ny];
+  const volume = nx * ny * nz;
+  for (let t = 0; t < nt; t++) {
+    let o = t * volume;
+    for (let z = 0; z < newDims[2]; z++) {
+      for (let y = 0; y < newDims[1]; y++) {
+        for (let x = 0; x < newDims[0]; x++) {
+          const idx = [x, y, z];
+          let source = t * volume;
+          for (let a = 0; a < 3; a++) {
+            const j = from[a]!;
+            const flipped = codes[j]!.sign < 0 ? oldDims[j]! - 1 - idx[a]! : idx[a]!;
+            source += flipped * oldStride[j]!;
+          }
+          out[o++] = data[source]!;
+        }
+      }
+    }
+  }
+  // New affine: column a = sign * old column from[a]; origin moves to the flipped corner.
+  const affineOut: Mat4 = [...affine];
+  const origin = [affine[3]!, affine[7]!, affine[11]!];
+  for (let a = 0; a < 3; a++) {
+    const j = from[a]!;
+    const sign = codes[j]!.sign;
+    for (let r = 0; r < 3; r++) {
+      affineOut[r * 4 + a] = affine[r * 4 + j]! * sign;
+      if (sign < 0) origin[r] = origin[r]! + affine[r * 4 + j]! * (oldDims[j]! - 1);
+    }
+  }
+  affineOut[3] = origin[0]!;
+  affineOut[7] = origin[1]!;
+  affineOut[11] = origin[2]!;
+  return { data: out, dims: newDims, affine: affineOut };
+}

@@ -1,0 +1,226 @@
+/**
+ * Series -> volumes, as dcm2niix splits them: by Series Instance UID, then image size and orientation, echo,
+ * image type (magnitude / phase ...); within a group, slices are ordered by position along the slice normal
+ * (never by Instance Number) and repeated positions become volumes of a 4D series. Nothing is resampled: uneven
+ * spacing, missing slices and gantry tilt are reported on the volume (see docs/geometry.md).
+ */
+import { type DecodedFrame, decodeFrame, type PixelArray } from '../codecs/index.ts';
+import type { DicomFile } from '../dicom/model.ts';
+import { MedvoxError } from '../errors.ts';
+import { dot, type Mat4, type Vec3 } from '../geometry/affine.ts';
+import { type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
+import { type SliceRecord, sliceRecords } from './records.ts';
+
+export interface SliceSource {
+  sopInstanceUID: string;
+  source: string | undefined;
+  frameIndex: number;
+  /** ImagePositionPatient of the slice (LPS mm). */
+  position: Vec3;
+}
+
+export interface Volume {
+  seriesInstanceUID: string;
+  /** [columns, rows, slices, volumes]. */
+  dims: [number, number, number, number];
+  /** Voxels, x fastest, then y (rows flipped: j = rows-1-r), z (along +normal), t. */
+  data: PixelArray;
+  /** Voxel (i, j, k) -> patient LPS mm. */
+  affineLPS: Mat4;
+  spacing: Vec3;
+  /** Stored values -> real values (identity when per-slice rescale forced float data). */
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  /** slices[t][k]. */
+  slices: SliceSource[][];
+  warnings: StackWarning[];
+  /** The first instance of the volume, for metadata. */
+  first: DicomFile;
+  echoNumber: number | undefined;
+  echoTime: number | undefined;
+  imageType: string;
+}
+
+export interface AssemblyResult {
+  volumes: Volume[];
+  /** Files that hold no placeable image (SR, RTSTRUCT, no orientation ...) with the reason. */
+  skipped: Array<{ source: string | undefined; reason: string }>;
+}
+
+export type ProgressCallback = (done: number, total: number) => void;
+
+function groupKey(record: SliceRecord): string {
+  const o = [...record.plane.rowCosines, ...record.plane.columnCosines].map((v) => v.toFixed(3)).join(',');
+  const echo = record.echoNumber ?? (record.echoTime === undefined ? '' : record.echoTime.toFixed(3));
+  return [record.seriesInstanceUID, `${record.rows}x${record.columns}`, o, echo, record.imageType].join('|');
+}
+
+const temporalOrder = (a: SliceRecord, b: SliceRecord): number =>
+  a.temporalIndex - b.temporalIndex ||
+  a.acquisitionNumber - b.acquisitionNumber ||
+  (a.acquisitionTime < b.acquisitionTime ? -1 : a.acquisitionTime > b.acquisitionTime ? 1 : 0) ||
+  a.instanceNumber - b.instanceNumber ||
+  a.frameIndex - b.frameIndex ||
+  (a.tile?.index ?? 0) - (b.tile?.index ?? 0);
+
+/** Split one orientation group into stacks of [position][time]. */
+function positionsOf(records: SliceRecord[]): SliceRecord[][] {
+  const normal = sliceNormal(records[0]!.plane);
+  const byDistance = new Map<string, SliceRecord[]>();
+  for (const record of records) {
+    const key = dot(normal, record.plane.position).toFixed(3);
+    const list = byDistance.get(key) ?? [];
+    list.push(record);
+    byDistance.set(key, list);
+  }
+  return [...byDistance.entries()]
+    .sort((a, b) => Number(a[0]) - Number(b[0]))
+    .map(([, list]) => list.sort(temporalOrder));
+}
+
+/** One volume group: every position must have the same number of time points, else split by acquisition. */
+function splitConsistent(records: SliceRecord[]): SliceRecord[][][] {
+  const positions = positionsOf(records);
+  const counts = new Set(positions.map((list) => list.length));
+  if (counts.size === 1) return [positions];
+  const byAcquisition = new Map<number, SliceRecord[]>();
+  for (const record of records) {
+    const list = byAcquisition.get(record.acquisitionNumber) ?? [];
+    list.push(record);
+    byAcquisition.set(record.acquisitionNumber, list);
+  }
+  if (byAcquisition.size > 1) return [...byAcquisition.values()].flatMap(splitConsistent);
+  // Still inconsistent: keep the first time point of every position (the rest would be a partial volume).
+  return [positions.map((list) => [list[0]!])];
+}
+
+export async function assembleVolumes(files: DicomFile[], onProgress?: ProgressCallback): Promise<AssemblyResult> {
+  const skipped: AssemblyResult['skipped'] = [];
+  const groups = new Map<string, SliceRecord[]>();
+  for (const file of files) {
+    if (!file.dataset.has(0x7fe00010) && !file.dataset.has(0x7fe00008) && !file.dataset.has(0x7fe00009)) {
+      skipped.push({ source: file.source, reason: 'no pixel data' });
+      continue;
+    }
+    const records = sliceRecords(file);
+    if (records.length === 0) {
+      skipped.push({ source: file.source, reason: 'no image plane (Image Orientation / Position missing)' });
+      continue;
+    }
+    for (const record of records) {
+      const key = groupKey(record);
+      const list = groups.get(key) ?? [];
+      list.push(record);
+      groups.set(key, list);
+    }
+  }
+  const plans = [...groups.values()].flatMap(splitConsistent);
+  const total = plans.reduce((sum, positions) => sum + positions.length * positions[0]!.length, 0);
+  let done = 0;
+  const volumes: Volume[] = [];
+  for (const positions of plans) {
+    volumes.push(
+      await buildVolume(positions, () => {
+        done++;
+        onProgress?.(done, total);
+      }),
+    );
+  }
+  return { volumes, skipped };
+}
+
+async function buildVolume(positions: SliceRecord[][], tick: () => void): Promise<Volume> {
+  const first = positions[0]![0]!;
+  const nz = positions.length;
+  const nt = positions[0]!.length;
+  const { rows, columns } = first;
+  const geometry = stackGeometry(
+    positions.map((list) => list[0]!.plane),
+    rows,
+    first.sliceSpacing,
+  );
+  const all = positions.flat();
+  const uniformRescale = all.every(
+    (r) => r.rescaleSlope === first.rescaleSlope && r.rescaleIntercept === first.rescaleIntercept,
+  );
+  const sliceSize = rows * columns;
+  let data: PixelArray | undefined;
+  const slices: SliceSource[][] = Array.from({ length: nt }, () => []);
+  for (let t = 0; t < nt; t++) {
+    for (let k = 0; k < nz; k++) {
+      const record = positions[k]![t]!;
+      const decoded = await decodeRecord(record);
+      if (decoded.samplesPerPixel !== 1) {
+        throw new MedvoxError('UNSUPPORTED_PIXEL_FORMAT', 'colour images cannot be assembled into a volume', {
+          file: record.file.source,
+        });
+      }
+      if (!data) {
+        const total = sliceSize * nz * nt;
+        data = uniformRescale
+          ? new (decoded.pixels.constructor as new (n: number) => PixelArray)(total)
+          : new Float32Array(total);
+      }
+      const base = (t * nz + k) * sliceSize;
+      copySlice(decoded.pixels, data, base, record, uniformRescale);
+      slices[t]!.push({
+        sopInstanceUID: record.sopInstanceUID,
+        source: record.file.source,
+        frameIndex: record.frameIndex,
+        position: record.plane.position,
+      });
+      tick();
+    }
+  }
+  return {
+    seriesInstanceUID: first.seriesInstanceUID,
+    dims: [columns, rows, nz, nt],
+    data: data!,
+    affineLPS: geometry.affineLPS,
+    spacing: geometry.spacing,
+    rescaleSlope: uniformRescale ? first.rescaleSlope : 1,
+    rescaleIntercept: uniformRescale ? first.rescaleIntercept : 0,
+    slices,
+    warnings: geometry.warnings,
+    first: first.file,
+    echoNumber: first.echoNumber,
+    echoTime: first.echoTime,
+    imageType: first.imageType,
+  };
+}
+
+const frameCache = new WeakMap<DicomFile, Map<number, Promise<DecodedFrame>>>();
+
+/** Decode a record's frame once per file (mosaic tiles share one frame). */
+function decodeRecord(record: SliceRecord): Promise<DecodedFrame> {
+  let cache = frameCache.get(record.file);
+  if (!cache) {
+    cache = new Map();
+    frameCache.set(record.file, cache);
+  }
+  let frame = cache.get(record.frameIndex);
+  if (!frame) {
+    frame = decodeFrame(record.file, record.frameIndex);
+    if (record.tile) cache.set(record.frameIndex, frame);
+  }
+  return frame;
+}
+
+/** Copy one slice with its rows flipped (j = rows-1-r), from a tile when the frame is a mosaic. */
+function copySlice(source: PixelArray, target: PixelArray, base: number, record: SliceRecord, raw: boolean): void {
+  const { rows, columns } = record;
+  const frameColumns = record.tile ? columns * record.tile.perRow : columns;
+  const tileRow = record.tile ? Math.floor(record.tile.index / record.tile.perRow) : 0;
+  const tileColumn = record.tile ? record.tile.index % record.tile.perRow : 0;
+  const slope = record.rescaleSlope;
+  const intercept = record.rescaleIntercept;
+  for (let r = 0; r < rows; r++) {
+    const from = (tileRow * rows + r) * frameColumns + tileColumn * columns;
+    const to = base + (rows - 1 - r) * columns;
+    if (raw) {
+      (target as Int16Array).set((source as Int16Array).subarray(from, from + columns), to);
+    } else {
+      for (let c = 0; c < columns; c++) target[to + c] = Number(source[from + c]) * slope + intercept;
+    }
+  }
+}

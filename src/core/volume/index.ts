@@ -1,0 +1,3 @@
+export { type AssemblyResult, assembleVolumes, type SliceSource, type Volume } from './assemble.ts';
+export { volumeToNifti } from './nifti.ts';
+export { type SliceRecord, sliceRecords } from './records.ts';

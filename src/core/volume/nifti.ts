@@ -1,0 +1,29 @@
+/** Volume -> NIfTI image (RAS sform + qform, scl_slope/inter, units mm/s), as dcm2niix writes it. */
+import { lpsToRas } from '../geometry/affine.ts';
+import { datatypeOf, emptyHeader, type NiftiImage, setAffine } from '../nifti/index.ts';
+import type { Volume } from './assemble.ts';
+
+export function volumeToNifti(volume: Volume, description = ''): NiftiImage {
+  let data = volume.data;
+  // dcm2niix stores unsigned 16-bit data that fits as int16, which every tool reads the same way.
+  if (data instanceof Uint16Array) {
+    let max = 0;
+    for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
+    if (max <= 32767) data = new Int16Array(data.buffer, data.byteOffset, data.length);
+  }
+  const [nx, ny, nz, nt] = volume.dims;
+  const base = emptyHeader(1);
+  const header = setAffine(
+    {
+      ...base,
+      dim: [nt > 1 ? 4 : 3, nx, ny, nz, nt, 1, 1, 1],
+      datatype: datatypeOf(data as NiftiImage['data']),
+      sclSlope: volume.rescaleSlope,
+      sclInter: volume.rescaleIntercept,
+      descrip: description.slice(0, 79),
+      pixdim: [1, volume.spacing[0], volume.spacing[1], volume.spacing[2], 1, 1, 1, 1],
+    },
+    lpsToRas(volume.affineLPS),
+  );
+  return { header, data: data as NiftiImage['data'] };
+}
