@@ -1,8 +1,8 @@
 /** DICOM files on disk: read one (naming it in every error), or every DICOM file below some inputs. */
 import { readFile } from 'node:fs/promises';
-import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
+import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { scanInputs } from './scan.ts';
 
 export async function readDicomFile(path: string, options: Omit<ReadOptions, 'source'> = {}): Promise<DicomFile> {
@@ -28,7 +28,10 @@ export interface LoadResult {
 }
 
 /** Read every DICOM file below the inputs (folders, zips); a bad file is reported and the rest go on. */
-export async function loadDicomInputs(inputs: readonly string[], options: Omit<ReadOptions, 'source'> = {}): Promise<LoadResult> {
+export async function loadDicomInputs(
+  inputs: readonly string[],
+  options: Omit<ReadOptions, 'source'> = {},
+): Promise<LoadResult> {
   const result: LoadResult = { files: [], notDicom: [], failed: [] };
   for await (const input of scanInputs(inputs)) {
     try {

@@ -10,7 +10,9 @@ export function axisCodes(affine: Mat4): Array<{ axis: number; sign: 1 | -1 }> {
   const candidates: Array<{ j: number; axis: number; value: number }> = [];
   columns.forEach((column, j) => {
     const length = Math.hypot(column[0]!, column[1]!, column[2]!) || 1;
-    column.forEach((value, axis) => candidates.push({ j, axis, value: value / length }));
+    column.forEach((value, axis) => {
+      candidates.push({ j, axis, value: value / length });
+    });
   });
   candidates.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const assigned = new Map<number, { axis: number; sign: 1 | -1 }>();

@@ -4,7 +4,7 @@
  * or a tile of a Siemens mosaic. Volume assembly works on records only.
  */
 import type { Dataset, DicomFile } from '../dicom/model.ts';
-import { add, cross, dot, normalize, scale, type Vec3 } from '../geometry/affine.ts';
+import { add, cross, normalize, scale, type Vec3 } from '../geometry/affine.ts';
 import type { SlicePlane } from '../geometry/stack.ts';
 import { csaNumbers, parseCsa } from './csa.ts';
 

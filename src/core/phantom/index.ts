@@ -1,0 +1,163 @@
+/**
+ * An asymmetric phantom with a known orientation, for tests and demos. Voxel values are a function of the
+ * patient (LPS) position, so every orientation of the same phantom shows the same anatomy:
+ * a body box (value 100), marker A (1000) in the Left-Anterior-Superior corner and marker B (500) on the
+ * Right-Posterior edge at mid height. A cube hides flips; this one does not.
+ */
+import { Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
+import { generateUid } from '../dicom/uid.ts';
+import { add, cross, scale, type Vec3 } from '../geometry/affine.ts';
+
+export type PhantomOrientation = 'axial' | 'coronal' | 'sagittal' | 'oblique';
+
+export interface PhantomOptions {
+  orientation?: PhantomOrientation;
+  rows?: number;
+  columns?: number;
+  slices?: number;
+  /** In-plane pixel size (mm). */
+  pixelSpacing?: number;
+  sliceSpacing?: number;
+  modality?: 'CT' | 'MR';
+  /** Seed for deterministic UIDs. */
+  seed?: string;
+  patientName?: string;
+  patientId?: string;
+  seriesNumber?: number;
+  seriesDescription?: string;
+  /** Half size of the body box (mm). */
+  halfSize?: number;
+}
+
+/** Half size H and marker size M of the default phantom, in mm. */
+export const PHANTOM_HALF_SIZE = 40;
+export const PHANTOM_MARKER_SIZE = 16;
+
+/** Marker centres in patient LPS coordinates (mm) for a phantom of half size H. */
+export function phantomMarkers(halfSize = PHANTOM_HALF_SIZE): { A: Vec3; B: Vec3 } {
+  const h = halfSize;
+  const m = PHANTOM_MARKER_SIZE;
+  return { A: [h - m / 2, -h + m / 2, h - m / 2], B: [-h + m / 2, h - m / 2, 0] };
+}
+
+export function phantomValue(p: Vec3, halfSize = PHANTOM_HALF_SIZE): number {
+  const h = halfSize;
+  const m = PHANTOM_MARKER_SIZE;
+  const [x, y, z] = p;
+  if (Math.abs(x) > h || Math.abs(y) > h || Math.abs(z) > h) return 0;
+  if (x > h - m && y < -h + m && z > h - m) return 1000;
+  if (x < -h + m && y > h - m && Math.abs(z) < m / 2) return 500;
+  return 100;
+}
+
+const ORIENTATIONS: Record<PhantomOrientation, [Vec3, Vec3]> = {
+  axial: [
+    [1, 0, 0],
+    [0, 1, 0],
+  ],
+  coronal: [
+    [1, 0, 0],
+    [0, 0, -1],
+  ],
+  sagittal: [
+    [0, 1, 0],
+    [0, 0, -1],
+  ],
+  // Axial rotated 20 degrees about z and 15 degrees about x.
+  oblique: [
+    [Math.cos(0.349), Math.sin(0.349), 0],
+    [-Math.sin(0.349) * Math.cos(0.262), Math.cos(0.349) * Math.cos(0.262), Math.sin(0.262)],
+  ],
+};
+
+export function makePhantomSeries(options: PhantomOptions = {}): DicomFile[] {
+  const orientation = options.orientation ?? 'axial';
+  const rows = options.rows ?? 64;
+  const columns = options.columns ?? 64;
+  const slices = options.slices ?? 48;
+  const halfSize = options.halfSize ?? PHANTOM_HALF_SIZE;
+  const pixelSpacing = options.pixelSpacing ?? 1.5;
+  const sliceSpacing = options.sliceSpacing ?? 2;
+  const modality = options.modality ?? 'CT';
+  const seed = options.seed ?? `phantom-${orientation}-${rows}x${columns}x${slices}`;
+  const [X, Y] = ORIENTATIONS[orientation];
+  const N = cross(X, Y);
+  const studyUid = generateUid(`${seed}-study`);
+  const seriesUid = generateUid(`${seed}-series`);
+  const frameOfReference = generateUid(`${seed}-for`);
+  // Centre the grid on the patient origin.
+  const corner = add(
+    add(scale(X, (-(columns - 1) * pixelSpacing) / 2), scale(Y, (-(rows - 1) * pixelSpacing) / 2)),
+    scale(N, (-(slices - 1) * sliceSpacing) / 2),
+  );
+  const files: DicomFile[] = [];
+  for (let k = 0; k < slices; k++) {
+    const position = add(corner, scale(N, k * sliceSpacing));
+    const pixels = new Int16Array(rows * columns);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) {
+        const p = add(position, add(scale(X, c * pixelSpacing), scale(Y, r * pixelSpacing)));
+        pixels[r * columns + c] = phantomValue(p, halfSize);
+      }
+    }
+    const sopUid = generateUid(`${seed}-sop-${k}`);
+    const sopClass = modality === 'CT' ? '1.2.840.10008.5.1.4.1.1.2' : '1.2.840.10008.5.1.4.1.1.4';
+    const ds = new Dataset()
+      .setStrings('SpecificCharacterSet', 'ISO_IR 100')
+      .setStrings('ImageType', ['ORIGINAL', 'PRIMARY', 'AXIAL'])
+      .setStrings('SOPClassUID', sopClass)
+      .setStrings('SOPInstanceUID', sopUid)
+      .setStrings('StudyDate', '20260101')
+      .setStrings('SeriesDate', '20260101')
+      .setStrings('StudyTime', '120000')
+      .setStrings('SeriesTime', '120000')
+      .setStrings('AccessionNumber', '')
+      .setStrings('Modality', modality)
+      .setStrings('Manufacturer', 'medvox')
+      .setStrings('ReferringPhysicianName', '')
+      .setStrings('SeriesDescription', options.seriesDescription ?? `Phantom ${orientation}`)
+      .setStrings('PatientName', options.patientName ?? 'Phantom^Asymmetric')
+      .setStrings('PatientID', options.patientId ?? 'PHANTOM-001')
+      .setStrings('PatientBirthDate', '')
+      .setStrings('PatientSex', 'O')
+      .setStrings('SliceThickness', String(sliceSpacing))
+      .setStrings('StudyInstanceUID', studyUid)
+      .setStrings('SeriesInstanceUID', seriesUid)
+      .setStrings('StudyID', '1')
+      .setStrings('SeriesNumber', String(options.seriesNumber ?? 1))
+      .setStrings('InstanceNumber', String(k + 1))
+      .setNumbers('ImagePositionPatient', position, 'DS')
+      .setNumbers('ImageOrientationPatient', [...X, ...Y], 'DS')
+      .setStrings('FrameOfReferenceUID', frameOfReference)
+      .setStrings('PositionReferenceIndicator', '')
+      .setNumbers('SamplesPerPixel', 1)
+      .setStrings('PhotometricInterpretation', 'MONOCHROME2')
+      .setNumbers('Rows', rows)
+      .setNumbers('Columns', columns)
+      .setNumbers('PixelSpacing', [pixelSpacing, pixelSpacing], 'DS')
+      .setNumbers('BitsAllocated', 16)
+      .setNumbers('BitsStored', 16)
+      .setNumbers('HighBit', 15)
+      .setNumbers('PixelRepresentation', 1)
+      .setBytes('PixelData', new Uint8Array(pixels.buffer), 'OW');
+    if (modality === 'CT') {
+      ds.setNumbers('RescaleIntercept', -1024, 'DS')
+        .setNumbers('RescaleSlope', 1, 'DS')
+        .setStrings('RescaleType', 'HU');
+      ds.setStrings('KVP', '120');
+    } else {
+      ds.setStrings('ScanningSequence', 'GR').setStrings('SequenceVariant', 'NONE').setStrings('ScanOptions', '');
+      ds.setStrings('MRAcquisitionType', '3D').setNumbers('RepetitionTime', 8, 'DS').setNumbers('EchoTime', 3, 'DS');
+      ds.setStrings('EchoTrainLength', '1').setNumbers('MagneticFieldStrength', 3, 'DS');
+    }
+    const meta = new Dataset();
+    files.push({
+      meta,
+      dataset: ds,
+      transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian,
+      hasPreamble: true,
+      source: `phantom-${orientation}-${k + 1}.dcm`,
+    });
+  }
+  return files;
+}
