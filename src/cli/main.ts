@@ -1,0 +1,36 @@
+/** The `medvox` command line: thin wrappers that parse flags, call the operations, print, and set the exit code. */
+import { Command } from 'commander';
+import { registerDump } from './dump.ts';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('medvox')
+    .description('medvox: DICOM <-> NIfTI, DICOM-SEG, RTSTRUCT, viewer, curation and PACS in one tool')
+    .version(VERSION)
+    .showHelpAfterError('(run `medvox --help` for the commands)');
+  registerDump(program);
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  medvox dump image.dcm                 dcmdump-style listing
+  medvox dump --json image.dcm          DICOM JSON model (PS3.18 Annex F)
+
+Exit codes are listed in docs/errors.md.`,
+  );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return;
+  }
+  await program.parseAsync(argv);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {
+  await main(process.argv);
+}
