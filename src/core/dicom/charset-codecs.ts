@@ -5,9 +5,12 @@
  * controls, not the Windows code page characters that WHATWG substitutes for "iso-8859-9" and "windows-874".
  */
 
-const decoders = new Map<string, TextDecoder>();
+interface Decoder {
+  decode(input: Uint8Array): string;
+}
+const decoders = new Map<string, Decoder>();
 /** One cached TextDecoder per label (non-streaming decode keeps no state between calls). */
-export function decoderFor(label: string): TextDecoder {
+export function decoderFor(label: string): Decoder {
   let decoder = decoders.get(label);
   if (!decoder) {
     decoder = new TextDecoder(label);
@@ -118,7 +121,11 @@ function reverseMap(label: string, ranges: readonly PairRange[]): Map<number, re
 }
 
 /** An ASCII-compatible multi-byte encoding decoded by TextDecoder (Shift_JIS, EUC-KR, GBK, GB18030, GB2312). */
-export function multiByte(label: string, ranges: readonly PairRange[], singles?: (cp: number) => number | undefined): Codec {
+export function multiByte(
+  label: string,
+  ranges: readonly PairRange[],
+  singles?: (cp: number) => number | undefined,
+): Codec {
   let reverse: Map<number, readonly number[]> | undefined;
   return {
     decode: (bytes) => decoderFor(label).decode(bytes),
@@ -180,7 +187,9 @@ function jis(prefix?: number): Codec {
       return decoderFor('euc-jp').decode(new Uint8Array(euc));
     },
     encode(cp) {
-      reverse ??= reverseMap('euc-jp', [prefix === undefined ? { ...GR94, offset: 0x80 } : { ...GR94, prefix, offset: 0x80 }]);
+      reverse ??= reverseMap('euc-jp', [
+        prefix === undefined ? { ...GR94, offset: 0x80 } : { ...GR94, prefix, offset: 0x80 },
+      ]);
       return reverse.get(cp);
     },
   };

@@ -1,5 +1,6 @@
 /** Decoding and encoding of element values by VR (PS3.5 6.2). Bytes are always little endian here. */
 import { decodeText, encodeText } from './charset.ts';
+import { latin1Decode } from './charset-codecs.ts';
 import type { VR } from './model.ts';
 
 /** VRs whose text is decoded with the Specific Character Set (PS3.5 6.1.2.3); the rest are ASCII. */
@@ -9,7 +10,7 @@ const SINGLE_VALUE_VRS = new Set<VR>(['LT', 'ST', 'UT', 'UR']);
 
 /** Split a text value into its values, removing the padding PS3.5 6.2 allows. */
 export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly string[]): string[] {
-  const text = CHARSET_VRS.has(vr) ? decodeText(bytes, characterSet, vr) : latin1(bytes);
+  const text = CHARSET_VRS.has(vr) ? decodeText(bytes, characterSet, vr) : latin1Decode(bytes);
   if (SINGLE_VALUE_VRS.has(vr)) {
     // Trailing spaces (and a stray trailing NUL) are padding; leading spaces are significant for these VRs.
     return [text.replace(/[\0 ]+$/, '')];
@@ -17,19 +18,17 @@ export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly 
   const values = text.split('\\');
   return values.map((value) => {
     if (vr === 'UI') return value.replace(/\0+$/, '').trim();
+    // Empty trailing component groups are not part of the name (PS3.5 6.2.1.1; pydicom drops them too).
+    if (vr === 'PN')
+      return value
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '')
+        .replace(/=+$/, '');
     // Leading and trailing spaces are insignificant for the remaining string VRs (PS3.5 6.2).
-    return vr === 'PN' || vr === 'LO' || vr === 'SH' || vr === 'UC'
+    return vr === 'LO' || vr === 'SH' || vr === 'UC'
       ? value.replace(/[\0 ]+$/, '').replace(/^ +/, '')
       : value.replace(/\0+$/, '').trim();
   });
-}
-
-function latin1(bytes: Uint8Array): string {
-  let text = '';
-  for (let offset = 0; offset < bytes.length; offset += 8192) {
-    text += String.fromCharCode(...bytes.subarray(offset, offset + 8192));
-  }
-  return text;
 }
 
 function view(bytes: Uint8Array): DataView {
@@ -85,7 +84,7 @@ export function decodeNumbers(bytes: Uint8Array, vr: VR): number[] {
 /** Encode text values with padding to an even length (NUL for UI, space otherwise; PS3.5 6.2). */
 export function encodeStrings(values: readonly string[], vr: VR, characterSet: readonly string[]): Uint8Array {
   const text = values.join('\\');
-  const encoded = CHARSET_VRS.has(vr) ? encodeText(text, characterSet) : asciiBytes(text);
+  const encoded = CHARSET_VRS.has(vr) ? encodeText(text, characterSet, vr) : asciiBytes(text);
   if (encoded.length % 2 === 0) return encoded;
   const padded = new Uint8Array(encoded.length + 1);
   padded.set(encoded);
