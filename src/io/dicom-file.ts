@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
-import { scanInputs } from './scan.ts';
+import { type InputFile, scanInputs } from './scan.ts';
 
 export async function readDicomFile(path: string, options: Omit<ReadOptions, 'source'> = {}): Promise<DicomFile> {
   let bytes: Uint8Array;
@@ -30,17 +30,33 @@ export interface LoadResult {
 /** Read every DICOM file below the inputs (folders, zips); a bad file is reported and the rest go on. */
 export async function loadDicomInputs(
   inputs: readonly string[],
-  options: Omit<ReadOptions, 'source'> = {},
+  options: Omit<ReadOptions, 'source'> & { concurrency?: number; onFile?: (done: number) => void } = {},
 ): Promise<LoadResult> {
   const result: LoadResult = { files: [], notDicom: [], failed: [] };
-  for await (const input of scanInputs(inputs)) {
-    try {
-      result.files.push(readDicom(await input.read(), { ...options, source: input.name }));
-    } catch (error) {
-      const typed = toMedvoxError(error, input.name);
-      if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(input.name);
-      else result.failed.push(typed);
+  const candidates: InputFile[] = [];
+  for await (const input of scanInputs(inputs)) candidates.push(input);
+  const slots: Array<DicomFile | MedvoxError | 'not-dicom'> = new Array(candidates.length);
+  let next = 0;
+  let done = 0;
+  // A few reads in flight hide file-system latency; parsing stays on this thread.
+  const worker = async (): Promise<void> => {
+    while (next < candidates.length) {
+      const index = next++;
+      const input = candidates[index]!;
+      try {
+        slots[index] = readDicom(await input.read(), { ...options, source: input.name });
+      } catch (error) {
+        const typed = toMedvoxError(error, input.name);
+        slots[index] = typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE' ? 'not-dicom' : typed;
+      }
+      options.onFile?.(++done);
     }
-  }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  slots.forEach((slot, index) => {
+    if (slot === 'not-dicom') result.notDicom.push(candidates[index]!.name);
+    else if (slot instanceof MedvoxError) result.failed.push(slot);
+    else result.files.push(slot);
+  });
   return result;
 }

@@ -289,8 +289,11 @@ function frame(info: ImagePixelInfo, pixels: DecodedFrame['pixels'], photometric
 
 /** Typed view of little-endian interleaved bytes, then colour conversion or sign extension / masking. */
 function finish(raw: Uint8Array, info: ImagePixelInfo, codecDidColour = false): DecodedFrame {
+  // Own the bytes in an ArrayBuffer of their own (no copy when `raw` already is one, e.g. from slice()).
   const buffer =
-    raw.byteOffset % 8 === 0 ? raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) : raw.slice().buffer;
+    raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer
+      ? raw.buffer
+      : raw.slice().buffer;
   const signed = info.pixelRepresentation === 1;
   let pixels: PixelArray;
   switch (info.bitsAllocated) {
