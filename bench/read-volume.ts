@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { writeDicom } from '../src/core/dicom/writer.ts';
 import { makePhantomSeries } from '../src/core/phantom/index.ts';
 import { assembleVolumes, volumeToNifti } from '../src/core/volume/index.ts';
-import { loadDicomInputs } from '../src/io/dicom-file.ts';
+import { loadDicomInputs } from '../src/io/load-dicom.ts';
 import { writeNiftiFile } from '../src/io/nifti-file.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);

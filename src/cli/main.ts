@@ -1,5 +1,6 @@
 /** The `medvox` command line: thin wrappers that parse flags, call the operations, print, and set the exit code. */
 import { Command } from 'commander';
+import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
 
 export const VERSION = '0.1.0';
@@ -9,11 +10,13 @@ export function buildProgram(): Command {
     .description('medvox: DICOM <-> NIfTI, DICOM-SEG, RTSTRUCT, viewer, curation and PACS in one tool')
     .version(VERSION)
     .showHelpAfterError('(run `medvox --help` for the commands)');
+  registerConvert(program);
   registerDump(program);
   program.addHelpText(
     'after',
     `
 Examples:
+  medvox convert --dicom2nifti --input ./dicom --output ./nifti
   medvox dump image.dcm                 dcmdump-style listing
   medvox dump --json image.dcm          DICOM JSON model (PS3.18 Annex F)
 

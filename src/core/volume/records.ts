@@ -55,10 +55,20 @@ function groupValue(
   return [];
 }
 
+/** Image types that never share a volume: magnitude / phase / real / imaginary / field map (as dcm2niix splits). */
+const IMAGE_KINDS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^(P|PHASE|PHASE MAP)$/, 'P'],
+  [/^(R|REAL)$/, 'R'],
+  [/^(I|IMAGINARY)$/, 'I'],
+  [/^(FIELD_MAP|B0)$/, 'FIELD_MAP'],
+  [/^(M|MAGNITUDE)$/, 'M'],
+];
+
 function imageTypeKey(ds: Dataset, frameType?: string[]): string {
-  const values = frameType ?? ds.strings('ImageType');
-  // Values 3+ carry the distinctions (M / P / FFE / DIFFUSION ...); values 1-2 are ORIGINAL/DERIVED PRIMARY.
-  return values.slice(2).join('\\').toUpperCase();
+  const values = (frameType ?? ds.strings('ImageType')).slice(2).map((value) => value.toUpperCase());
+  // Other values (AXIAL, ADD, FFE, ...) vary within one acquisition and do not split it.
+  for (const [pattern, kind] of IMAGE_KINDS) if (values.some((value) => pattern.test(value))) return kind;
+  return '';
 }
 
 /**
@@ -79,6 +89,23 @@ function philipsScaling(
   return [1 / scaleSlope, intercept / (slope * scaleSlope)];
 }
 
+/**
+ * Series Instance UID, or for files whose UIDs were blanked (seen in anonymised data) the attributes that still
+ * tell the series apart: Frame of Reference, Series Number, description, modality.
+ */
+export function seriesIdentity(file: DicomFile): string {
+  const ds = file.dataset;
+  const uid = ds.string('SeriesInstanceUID');
+  if (uid) return uid;
+  const parts = [
+    ds.string('FrameOfReferenceUID'),
+    ds.string('SeriesNumber'),
+    ds.string('SeriesDescription'),
+    ds.string('Modality'),
+  ];
+  return ['no-series-uid', ...parts].join('|');
+}
+
 export function sliceRecords(file: DicomFile): SliceRecord[] {
   const ds = file.dataset;
   const rows = ds.number('Rows');
@@ -86,8 +113,7 @@ export function sliceRecords(file: DicomFile): SliceRecord[] {
   if (!rows || !columns) return [];
   const common = {
     file,
-    seriesInstanceUID:
-      ds.string('SeriesInstanceUID') ?? file.meta.string('MediaStorageSOPInstanceUID') ?? file.source ?? '',
+    seriesInstanceUID: seriesIdentity(file),
     sopInstanceUID: ds.string('SOPInstanceUID') ?? file.meta.string('MediaStorageSOPInstanceUID') ?? '',
     acquisitionNumber: ds.number('AcquisitionNumber') ?? 0,
     instanceNumber: ds.number('InstanceNumber') ?? 0,

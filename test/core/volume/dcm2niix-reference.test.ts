@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { assembleVolumes, volumeToNifti } from '../../../src/core/volume/index.ts';
-import { loadDicomInputs } from '../../../src/io/dicom-file.ts';
+import { loadDicomInputs } from '../../../src/io/load-dicom.ts';
 import { writeNiftiFile } from '../../../src/io/nifti-file.ts';
 import { corpus, debianPython, requirePeers } from '../../support/env.ts';
 import { compareInPatientSpace } from '../../support/nibabel.ts';

@@ -1,0 +1,102 @@
+/** `medvox convert --dicom2nifti|--nifti2dicom --input DIR --output DIR`: the flags of the original tool. */
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { MedvoxError } from '../core/errors.ts';
+import { dicomToNifti, type Progress } from '../ops/dicom-to-nifti.ts';
+
+interface ConvertFlags {
+  dicom2nifti?: boolean;
+  nifti2dicom?: boolean;
+  input?: string[];
+  output?: string;
+  gzip: boolean;
+  pattern?: string;
+}
+
+function progressReporter(): { update: (progress: Progress) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new SingleBar({
+    format: ' {phase} [{bar}] {value}/{total} {message}',
+    hideCursor: true,
+    stream: process.stderr,
+  });
+  let started = false;
+  return {
+    update: (progress) => {
+      if (progress.phase !== 'convert') return;
+      if (!started) {
+        bar.start(progress.total, 0, { phase: 'converting', message: '' });
+        started = true;
+      }
+      bar.update(progress.done, { phase: 'converting', message: progress.message ?? '' });
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+export async function runConvert(flags: ConvertFlags): Promise<number> {
+  if (Boolean(flags.dicom2nifti) === Boolean(flags.nifti2dicom)) {
+    throw new MedvoxError('USAGE', 'choose one mode: --dicom2nifti or --nifti2dicom', {
+      hint: 'medvox convert --help',
+    });
+  }
+  if (!flags.input?.length || !flags.output) {
+    throw new MedvoxError('USAGE', '--input and --output are required', { hint: 'medvox convert --help' });
+  }
+  if (flags.nifti2dicom) {
+    throw new MedvoxError('USAGE', '--nifti2dicom is not available in this version of medvox yet', {
+      hint: 'track the converter issue; DICOM -> NIfTI works today',
+    });
+  }
+  const progress = progressReporter();
+  const result = await dicomToNifti({
+    inputs: flags.input,
+    outputDir: flags.output,
+    gzip: flags.gzip,
+    ...(flags.pattern ? { pattern: flags.pattern } : {}),
+    onProgress: progress.update,
+  });
+  progress.stop();
+  for (const output of result.outputs) {
+    const notes = output.warnings.map((w) => w.kind).join(', ');
+    process.stdout.write(`${output.nifti} [${output.dims.join('x')}]${notes ? ` (${notes})` : ''}\n`);
+  }
+  for (const skipped of result.skipped) process.stderr.write(`skipped: ${skipped.source}: ${skipped.reason}\n`);
+  for (const error of result.errors) process.stderr.write(`${error.describe()}\n`);
+  if (result.outputs.length === 0 && result.errors.length === 0) {
+    process.stderr.write(`no DICOM images found in ${flags.input.join(', ')}\n`);
+    return 2;
+  }
+  return result.errors.reduce((code, error) => Math.max(code, error.exitCode), 0);
+}
+
+export function registerConvert(program: Command): void {
+  program
+    .command('convert')
+    .description('convert DICOM series to NIfTI (+ JSON sidecar), or NIfTI back to DICOM')
+    .option('--dicom2nifti', 'DICOM -> NIfTI: one .nii.gz + .json sidecar per volume')
+    .option('--nifti2dicom', 'NIfTI -> DICOM series (uses the sidecar when present)')
+    .option('-i, --input <paths...>', 'input folders, files or zip archives (scanned recursively)')
+    .option('-o, --output <dir>', 'output folder (created if missing)')
+    .option('--no-gzip', 'write .nii instead of .nii.gz')
+    .option(
+      '-f, --pattern <pattern>',
+      'output name pattern (dcm2niix tokens: %s series number, %d description, %p protocol, %i patient ID, %m modality, %t study date+time)',
+      '%s_%d',
+    )
+    .addHelpText(
+      'after',
+      `
+Notes:
+  Volumes are never resampled: uneven spacing, missing slices and gantry tilt are written as acquired
+  (a sheared affine for tilt) and reported in the sidecar (MedvoxWarnings).
+  The sidecar keeps every DICOM attribute of the source (docs/sidecar.md).
+
+Examples:
+  medvox convert --dicom2nifti --input ./dicom --output ./nifti
+  medvox convert --dicom2nifti --input study.zip --output ./nifti --no-gzip -f %i_%s_%d`,
+    )
+    .action(async (flags: ConvertFlags) => {
+      process.exitCode = await runConvert(flags);
+    });
+}

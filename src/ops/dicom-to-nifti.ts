@@ -1,0 +1,147 @@
+/**
+ * DICOM -> NIfTI: every series below the inputs becomes one `.nii.gz` (or `.nii`) per volume plus a JSON sidecar
+ * of the same name. A bad file or series is reported and the rest goes on; every output is written atomically.
+ */
+import { join } from 'node:path';
+import type { DicomFile } from '../core/dicom/model.ts';
+import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import type { StackWarning } from '../core/geometry/stack.ts';
+import { DEFAULT_NAME_PATTERN, expandPattern, UniqueNames } from '../core/sidecar/naming.ts';
+import { buildSidecar, type SidecarSlice } from '../core/sidecar/sidecar.ts';
+import { assembleVolumes, type Volume, volumeToNifti } from '../core/volume/index.ts';
+import { seriesIdentity } from '../core/volume/records.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { loadDicomInputs } from '../io/load-dicom.ts';
+import { writeNiftiFile } from '../io/nifti-file.ts';
+
+export const MEDVOX_VERSION = '0.1.0';
+
+export interface Progress {
+  phase: 'scan' | 'read' | 'convert' | 'write';
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface DicomToNiftiOptions {
+  inputs: string[];
+  outputDir: string;
+  /** gzip the NIfTI (default true). */
+  gzip?: boolean;
+  /** Output name pattern (dcm2niix -f tokens; default `%s_%d`). */
+  pattern?: string;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface ConvertedVolume {
+  nifti: string;
+  sidecar: string;
+  seriesInstanceUID: string;
+  dims: number[];
+  warnings: StackWarning[];
+}
+
+export interface DicomToNiftiResult {
+  outputs: ConvertedVolume[];
+  /** Files that are not DICOM (ignored, like dcm2niix does). */
+  notDicom: string[];
+  /** Files or series that failed, with the typed error. */
+  errors: MedvoxError[];
+  /** DICOM objects without an image to convert (SR, RTSTRUCT, ...). */
+  skipped: Array<{ source: string | undefined; reason: string }>;
+}
+
+const seriesKey = seriesIdentity;
+
+export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomToNiftiResult> {
+  const report = options.onProgress ?? (() => {});
+  report({ phase: 'scan', done: 0, total: 0 });
+  const loaded = await loadDicomInputs(options.inputs, {
+    onFile: (done) => report({ phase: 'read', done, total: 0 }),
+  });
+  const result: DicomToNiftiResult = {
+    outputs: [],
+    notDicom: loaded.notDicom,
+    errors: [...loaded.failed],
+    skipped: [],
+  };
+  const series = new Map<string, DicomFile[]>();
+  for (const file of loaded.files) {
+    const list = series.get(seriesKey(file)) ?? [];
+    list.push(file);
+    series.set(seriesKey(file), list);
+  }
+  const names = new UniqueNames();
+  const extension = options.gzip === false ? '.nii' : '.nii.gz';
+  let done = 0;
+  for (const files of series.values()) {
+    try {
+      const assembly = await assembleVolumes(files);
+      result.skipped.push(...assembly.skipped);
+      for (const volume of assembly.volumes) {
+        const output = await writeVolume(volume, files, options, names, extension);
+        result.outputs.push(output);
+        report({ phase: 'write', done: result.outputs.length, total: 0, message: output.nifti });
+      }
+    } catch (error) {
+      const first = files[0]?.source;
+      result.errors.push(toMedvoxError(error, first));
+    }
+    report({ phase: 'convert', done: ++done, total: series.size });
+  }
+  return result;
+}
+
+function volumeName(volume: Volume, pattern: string): string {
+  let base = expandPattern(pattern, volume.first.dataset);
+  // Derived distinctions dcm2niix also puts in names: echo and phase/magnitude.
+  if (volume.echoNumber !== undefined && volume.echoNumber > 1) base += `_e${volume.echoNumber}`;
+  if (/(^|\\)P(\\|$)|PHASE/.test(volume.imageType)) base += '_ph';
+  return base;
+}
+
+async function writeVolume(
+  volume: Volume,
+  files: DicomFile[],
+  options: DicomToNiftiOptions,
+  names: UniqueNames,
+  extension: string,
+): Promise<ConvertedVolume> {
+  const name = names.take(volumeName(volume, options.pattern ?? DEFAULT_NAME_PATTERN));
+  const nifti = join(options.outputDir, `${name}${extension}`);
+  const sidecarPath = join(options.outputDir, `${name}.json`);
+  const bySource = new Map(files.map((file) => [file.source, file]));
+  const bySop = new Map<string, number>();
+  const instances: DicomFile[] = [];
+  const slices: SidecarSlice[] = [];
+  volume.slices.forEach((stack, t) => {
+    stack.forEach((slice, k) => {
+      const file = bySource.get(slice.source);
+      if (!file) throw new MedvoxError('INTERNAL', `source of slice ${k} not found`, { file: slice.source });
+      let index = bySop.get(slice.source ?? slice.sopInstanceUID);
+      if (index === undefined) {
+        index = instances.length;
+        instances.push(file);
+        bySop.set(slice.source ?? slice.sopInstanceUID, index);
+      }
+      slices.push({
+        SOPInstanceUID: slice.sopInstanceUID,
+        Instance: index,
+        Frame: slice.frameIndex,
+        k,
+        t,
+        ImagePositionPatient: [...slice.position],
+      });
+    });
+  });
+  const sidecar = buildSidecar({ instances, slices, warnings: volume.warnings, version: MEDVOX_VERSION });
+  await writeNiftiFile(nifti, volumeToNifti(volume, `medvox ${MEDVOX_VERSION}`));
+  await writeFileAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 1)}\n`);
+  return {
+    nifti,
+    sidecar: sidecarPath,
+    seriesInstanceUID: volume.seriesInstanceUID,
+    dims: volume.dims,
+    warnings: volume.warnings,
+  };
+}
