@@ -4,11 +4,11 @@
  * encapsulated Pixel Data into fragments. Tolerates files without preamble, without meta header, and meta headers
  * without group length; rejects everything else with a typed MedvoxError.
  */
-import { inflateSync } from 'fflate';
+import { inflateSync, unzlibSync } from 'fflate';
 import { MedvoxError } from '../errors.ts';
-import { isPrivateCreator, isPrivateTag, lookupTag } from './dictionary.ts';
+import { implicitVR, vrForUN } from './implicit-vr.ts';
 import { type DataElement, Dataset, type DicomFile, isVR, LONG_LENGTH_VRS, TransferSyntax, type VR } from './model.ts';
-import { privateVR } from './private-vr.ts';
+import { swapToLittleEndian } from './values.ts';
 
 export interface ReadOptions {
   /** File name used in error messages. */
@@ -43,7 +43,26 @@ class Cursor {
   }
 }
 
+/** Parse a DICOM file (Part 10, or a bare dataset). Throws MedvoxError (EMPTY_FILE, NOT_DICOM, TRUNCATED, ...). */
 export function readDicom(bytes: Uint8Array, options: ReadOptions = {}): DicomFile {
+  return parse(bytes, options).file;
+}
+
+/**
+ * Parse the first bytes of a file up to `untilTag` (e.g. 0x7fe00010): the file, or undefined when `prefix` ends
+ * before that tag is reached (read more and call again). Lets a header scan read 64 KiB instead of 500 MB.
+ */
+export function readDicomPrefix(prefix: Uint8Array, untilTag: number, source?: string): DicomFile | undefined {
+  try {
+    const { file, stoppedAt } = parse(prefix, { source, untilTag });
+    return stoppedAt === undefined ? undefined : file;
+  } catch (error) {
+    if (error instanceof MedvoxError && error.code !== 'EMPTY_FILE' && error.code !== 'NOT_DICOM') return undefined;
+    throw error;
+  }
+}
+
+function parse(bytes: Uint8Array, options: ReadOptions): { file: DicomFile; stoppedAt: number | undefined } {
   const source = options.source;
   if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty (0 bytes)', { file: source });
   let offset = 0;
@@ -73,20 +92,32 @@ export function readDicom(bytes: Uint8Array, options: ReadOptions = {}): DicomFi
   let body = cursor;
   let bodyOffset = offset;
   if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
-    try {
-      body = new Cursor(inflateSync(bytes.subarray(offset)), source);
-    } catch (error) {
-      throw new MedvoxError('BAD_VALUE', 'the deflated dataset cannot be inflated', { file: source, cause: error });
-    }
+    body = new Cursor(inflate(bytes.subarray(offset), source), source);
     bodyOffset = 0;
   }
   const dataset = new Dataset();
-  parseElements(body, bodyOffset, body.bytes.length, syntax, dataset, false, options.untilTag);
+  const end = parseElements(body, bodyOffset, body.bytes.length, syntax, dataset, false, options.untilTag);
   const file: DicomFile = { meta, dataset, transferSyntaxUID, hasPreamble };
   if (source !== undefined) file.source = source;
   const warnings = [...cursor.warnings, ...(body === cursor ? [] : body.warnings)];
   if (warnings.length) file.warnings = warnings;
-  return file;
+  return { file, stoppedAt: end < body.bytes.length ? end : undefined };
+}
+
+/** PS3.5 A.5: the dataset is raw DEFLATE (RFC 1951); a zlib wrapper (RFC 1950), which some writers add, is accepted. */
+function inflate(deflated: Uint8Array, source: string | undefined): Uint8Array {
+  try {
+    return inflateSync(deflated);
+  } catch (error) {
+    if (deflated[0] === 0x78) {
+      try {
+        return unzlibSync(deflated);
+      } catch {
+        // fall through to the error of the raw attempt
+      }
+    }
+    throw new MedvoxError('BAD_VALUE', 'the deflated dataset cannot be inflated', { file: source, cause: error });
+  }
 }
 
 function magicAt(bytes: Uint8Array, at: number): boolean {
@@ -113,6 +144,16 @@ function looksLikeVR(bytes: Uint8Array, at: number): boolean {
   return a !== undefined && b !== undefined && isVR(String.fromCharCode(a, b));
 }
 
+/** True when an explicit VR little endian element starts at `offset` and another (or the end) follows it. */
+function explicitAt(cursor: Cursor, offset: number): boolean {
+  const { bytes, view } = cursor;
+  if (!looksLikeVR(bytes, offset + 4)) return false;
+  const vr = String.fromCharCode(bytes[offset + 4]!, bytes[offset + 5]!) as VR;
+  if (LONG_LENGTH_VRS.has(vr)) return view.getUint16(offset + 6, true) === 0;
+  const next = offset + 8 + view.getUint16(offset + 6, true);
+  return next === bytes.length || (next + 6 <= bytes.length && looksLikeVR(bytes, next + 4));
+}
+
 /**
  * The syntax of the dataset: from the meta header's Transfer Syntax UID when there is one (checked against the
  * bytes, since some writers lie), otherwise guessed from the first element as pydicom and dcmtk do.
@@ -126,8 +167,9 @@ function detectSyntax(cursor: Cursor, offset: number, uid: string | undefined, c
   if (uid !== undefined) {
     const declared = TS_SYNTAX[uid] ?? { explicit: true, littleEndian: true };
     if (uid === TransferSyntax.DeflatedExplicitVRLittleEndian) return declared;
-    // Explicit VR declared but the first element has no VR: the file is implicit (a known writer bug).
+    // The declared VR encoding contradicts the first element (known writer bugs): trust the bytes, as pydicom does.
     if (declared.explicit && !looksLikeVR(bytes, offset + 4)) return { explicit: false, littleEndian: true };
+    if (!declared.explicit && explicitAt(cursor, offset)) return { explicit: true, littleEndian: true };
     return declared;
   }
   if (claimedDicom) {
@@ -243,32 +285,30 @@ function readElement(
     dataset.set({ tag, vr, items });
     return valueEnd;
   }
-  if (vr === 'UN') {
-    const known = standardVR(tag, dataset);
-    if (known === 'SQ') {
-      // UN holding a defined-length sequence: re-parse as implicit VR little endian (PS3.5 6.2.2).
-      const { items } = readItems(
-        cursor,
-        valueOffset,
-        valueEnd,
-        { explicit: false, littleEndian: true },
-        dataset,
-        false,
-      );
-      dataset.set({ tag, vr: 'SQ', items, originalVR: 'UN' });
-      return valueEnd;
+  let knownVR = vr === 'UN' ? vrForUN(tag, dataset, length) : undefined;
+  if (knownVR !== undefined) {
+    if (knownVR === 'SQ') {
+      // UN holding a defined-length sequence: re-parse as implicit VR little endian (PS3.5 6.2.2). When the bytes
+      // are not a sequence after all, the element stays UN (its bytes are kept) and the defect is reported.
+      try {
+        const implicitLE = { explicit: false, littleEndian: true };
+        const { items } = readItems(cursor, valueOffset, valueEnd, implicitLE, dataset, false);
+        dataset.set({ tag, vr: 'SQ', items, originalVR: 'UN' });
+        return valueEnd;
+      } catch (error) {
+        if (!(error instanceof MedvoxError)) throw error;
+        cursor.warnings.push(`${tagLabel(tag)} is UN and not a valid sequence (${error.message}); kept as UN`);
+        knownVR = undefined;
+      }
     }
   }
   let value = bytes.subarray(valueOffset, valueEnd);
-  if (!le) value = swapToLittleEndian(value, vr, tag);
+  if (!le) value = swapToLittleEndian(value, vr);
   const parsed: DataElement = { tag, vr, bytes: value };
-  if (vr === 'UN') {
+  if (knownVR !== undefined) {
     // pydicom's replace_un_with_known_vr: an element sent as UN gets its (private) dictionary VR back.
-    const known = isPrivateTag(tag) ? implicitVR(tag, dataset) : standardVR(tag, dataset);
-    if (known && known !== 'UN') {
-      parsed.vr = known;
-      parsed.originalVR = 'UN';
-    }
+    parsed.vr = knownVR;
+    parsed.originalVR = 'UN';
   }
   dataset.set(parsed);
   if (tag === SPECIFIC_CHARACTER_SET) dataset.characterSet = decodeCharacterSetTerms(value);
@@ -341,70 +381,6 @@ function readFragments(
     offset += length;
   }
   return cursor.fail('TRUNCATED', 'encapsulated Pixel Data has no sequence delimiter (file truncated)');
-}
-
-/** The VR of an implicit-VR element, as pydicom 2.3 decides it (dictionary, then private dictionary, else UN). */
-function implicitVR(tag: number, dataset: Dataset): VR {
-  if (isPrivateTag(tag)) {
-    if ((tag & 0xffff) === 0) return 'UN';
-    if (isPrivateCreator(tag)) return 'LO';
-    return privateVR(tag, dataset) ?? 'UN';
-  }
-  return standardVR(tag, dataset) ?? 'UN';
-}
-
-/** Dictionary VR of a standard tag, resolving "US or SS" / "OB or OW" as pydicom does (filewriter.py). */
-function standardVR(tag: number, dataset: Dataset): VR | undefined {
-  if (isPrivateTag(tag)) return undefined;
-  const vrs = lookupTag(tag)?.vrs;
-  if (!vrs || vrs.length === 0) return undefined;
-  if (vrs.length === 1) return vrs[0];
-  if (tag === PIXEL_DATA) return 'OW';
-  if (tag === 0x00283006) return rootNumber(dataset, 0x00283002) === 1 ? 'US' : 'OW';
-  if (vrs.includes('US') && vrs.includes('SS')) {
-    const pixelRepresentation = rootNumber(dataset, 0x00280103);
-    return pixelRepresentation === 1 ? 'SS' : 'US';
-  }
-  return vrs.includes('OW') ? 'OW' : vrs[0];
-}
-
-function rootNumber(dataset: Dataset, tag: number): number | undefined {
-  let current: Dataset | undefined = dataset;
-  while (current) {
-    if (current.has(tag)) return current.number(tag);
-    current = current.parent;
-  }
-  return undefined;
-}
-
-const SWAP_SIZE: Partial<Record<VR, number>> = {
-  US: 2,
-  SS: 2,
-  OW: 2,
-  AT: 2,
-  UL: 4,
-  SL: 4,
-  FL: 4,
-  OF: 4,
-  OL: 4,
-  FD: 8,
-  OD: 8,
-  SV: 8,
-  UV: 8,
-  OV: 8,
-};
-
-/** Copy of a big-endian value in little-endian byte order (AT is two 16-bit words). */
-function swapToLittleEndian(value: Uint8Array, vr: VR, _tag: number): Uint8Array {
-  const size = SWAP_SIZE[vr];
-  if (!size) return value;
-  const out = new Uint8Array(value.length);
-  const whole = value.length - (value.length % size);
-  for (let offset = 0; offset < whole; offset += size) {
-    for (let k = 0; k < size; k++) out[offset + k] = value[offset + size - 1 - k]!;
-  }
-  out.set(value.subarray(whole), whole);
-  return out;
 }
 
 function decodeCharacterSetTerms(value: Uint8Array): string[] {
