@@ -164,3 +164,36 @@ export function encodeNumbers(values: readonly number[], vr: VR): Uint8Array {
   });
   return bytes;
 }
+
+const SWAP_SIZE: Partial<Record<VR, number>> = {
+  US: 2,
+  SS: 2,
+  OW: 2,
+  AT: 2,
+  UL: 4,
+  SL: 4,
+  FL: 4,
+  OF: 4,
+  OL: 4,
+  FD: 8,
+  OD: 8,
+  SV: 8,
+  UV: 8,
+  OV: 8,
+};
+
+/**
+ * A copy of a big-endian value in little-endian byte order (PS3.5 7.3): each number of its VR reversed; AT is two
+ * 16-bit words and OW (Pixel Data included) 16-bit words. Other VRs are byte strings and come back unchanged.
+ */
+export function swapToLittleEndian(value: Uint8Array, vr: VR): Uint8Array {
+  const size = SWAP_SIZE[vr];
+  if (!size) return value;
+  const out = new Uint8Array(value.length);
+  const whole = value.length - (value.length % size);
+  for (let offset = 0; offset < whole; offset += size) {
+    for (let k = 0; k < size; k++) out[offset + k] = value[offset + size - 1 - k]!;
+  }
+  out.set(value.subarray(whole), whole);
+  return out;
+}
