@@ -37,6 +37,8 @@ export const ErrorCodes = {
   NIFTI_BAD_HEADER: { exit: 3, summary: 'invalid NIfTI header' },
   NIFTI_TRUNCATED: { exit: 3, summary: 'NIfTI voxel data is truncated' },
   NIFTI_UNSUPPORTED_DATATYPE: { exit: 4, summary: 'unsupported NIfTI datatype' },
+  /** A .nii.gz whose gzip stream is damaged (bad header, checksum or deflate data; a cut stream is NIFTI_TRUNCATED). */
+  NIFTI_BAD_COMPRESSION: { exit: 3, summary: 'NIfTI gzip stream is damaged' },
 
   // ---- geometry / volumes ----
   /** Instances cannot be assembled into a volume (no orientation, mixed sizes, ...). */

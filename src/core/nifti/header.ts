@@ -1,31 +1,45 @@
 /**
- * NIfTI-1 (348-byte) and NIfTI-2 (540-byte) headers: the field layout of nifti1.h / nifti2.h, read from either
- * byte order and written little endian.
+ * NIfTI-1 (348-byte, nifti1.h) and NIfTI-2 (540-byte, nifti2.h) headers: one field table per version drives both
+ * reading (either byte order, detected from sizeof_hdr) and writing (always little endian), plus the header
+ * extensions that follow the 4-byte extension flag.
  */
 import { MedvoxError } from '../errors.ts';
 
+/** A header extension (nifti1.h "EXTENSIONS"): ecode and the raw content after esize/ecode, padding included. */
+export interface NiftiExtension {
+  code: number;
+  data: Uint8Array;
+}
+
+/** Every meaningful header field, named as in nifti1.h in camelCase (sizeof_hdr, magic and unused fields aside). */
 export interface NiftiHeader {
   version: 1 | 2;
-  /** dim[0] = number of dimensions, dim[1..7] sizes. */
+  /** Byte order of the source file (voxels are always returned little endian). */
+  littleEndian: boolean;
+  /** freq_dim, phase_dim, slice_dim packed in 2 bits each. */
+  dimInfo: number;
+  /** dim[0] = number of dimensions (1..7), dim[1..7] sizes. */
   dim: number[];
   intentP1: number;
   intentP2: number;
   intentP3: number;
   intentCode: number;
+  intentName: string;
   datatype: number;
   bitpix: number;
   sliceStart: number;
-  /** pixdim[0] = qfac, pixdim[1..7] spacing. */
+  sliceEnd: number;
+  sliceCode: number;
+  sliceDuration: number;
+  /** pixdim[0] = qfac, pixdim[1..7] grid spacings. */
   pixdim: number[];
+  /** As read; writeNifti computes its own. */
   voxOffset: number;
   sclSlope: number;
   sclInter: number;
-  sliceEnd: number;
-  sliceCode: number;
   xyztUnits: number;
   calMax: number;
   calMin: number;
-  sliceDuration: number;
   toffset: number;
   descrip: string;
   auxFile: string;
@@ -40,41 +54,197 @@ export interface NiftiHeader {
   srowX: number[];
   srowY: number[];
   srowZ: number[];
-  intentName: string;
-  dimInfo: number;
-  /** Little endian in the source file. */
-  littleEndian: boolean;
+  extensions: NiftiExtension[];
 }
 
-export const DataType = {
-  UINT8: 2,
-  INT16: 4,
-  INT32: 8,
-  FLOAT32: 16,
-  FLOAT64: 64,
-  RGB24: 128,
-  INT8: 256,
-  UINT16: 512,
-  UINT32: 768,
-  INT64: 1024,
-  UINT64: 1280,
-} as const;
+type Kind = 'u8' | 'i16' | 'i32' | 'i64' | 'f32' | 'f64';
+type ScalarField =
+  | 'dimInfo'
+  | 'intentP1'
+  | 'intentP2'
+  | 'intentP3'
+  | 'intentCode'
+  | 'datatype'
+  | 'bitpix'
+  | 'sliceStart'
+  | 'sliceEnd'
+  | 'sliceCode'
+  | 'sliceDuration'
+  | 'voxOffset'
+  | 'sclSlope'
+  | 'sclInter'
+  | 'xyztUnits'
+  | 'calMax'
+  | 'calMin'
+  | 'toffset'
+  | 'qformCode'
+  | 'sformCode'
+  | 'quaternB'
+  | 'quaternC'
+  | 'quaternD'
+  | 'qoffsetX'
+  | 'qoffsetY'
+  | 'qoffsetZ';
+type VectorField = 'dim' | 'pixdim' | 'srowX' | 'srowY' | 'srowZ';
+type TextField = 'descrip' | 'auxFile' | 'intentName';
 
-export const BITPIX: Readonly<Record<number, number>> = {
-  2: 8,
-  4: 16,
-  8: 32,
-  16: 32,
-  64: 64,
-  128: 24,
-  256: 8,
-  512: 16,
-  768: 32,
-  1024: 64,
-  1280: 64,
+interface Layout {
+  size: 348 | 540;
+  scalars: ReadonlyArray<readonly [ScalarField, number, Kind]>;
+  vectors: ReadonlyArray<readonly [VectorField, number, Kind, number]>;
+  texts: ReadonlyArray<readonly [TextField, number, number]>;
+}
+
+/** nifti1.h struct nifti_1_header (byte offsets). */
+const NIFTI1: Layout = {
+  size: 348,
+  scalars: [
+    ['dimInfo', 39, 'u8'],
+    ['intentP1', 56, 'f32'],
+    ['intentP2', 60, 'f32'],
+    ['intentP3', 64, 'f32'],
+    ['intentCode', 68, 'i16'],
+    ['datatype', 70, 'i16'],
+    ['bitpix', 72, 'i16'],
+    ['sliceStart', 74, 'i16'],
+    ['voxOffset', 108, 'f32'],
+    ['sclSlope', 112, 'f32'],
+    ['sclInter', 116, 'f32'],
+    ['sliceEnd', 120, 'i16'],
+    ['sliceCode', 122, 'u8'],
+    ['xyztUnits', 123, 'u8'],
+    ['calMax', 124, 'f32'],
+    ['calMin', 128, 'f32'],
+    ['sliceDuration', 132, 'f32'],
+    ['toffset', 136, 'f32'],
+    ['qformCode', 252, 'i16'],
+    ['sformCode', 254, 'i16'],
+    ['quaternB', 256, 'f32'],
+    ['quaternC', 260, 'f32'],
+    ['quaternD', 264, 'f32'],
+    ['qoffsetX', 268, 'f32'],
+    ['qoffsetY', 272, 'f32'],
+    ['qoffsetZ', 276, 'f32'],
+  ],
+  vectors: [
+    ['dim', 40, 'i16', 8],
+    ['pixdim', 76, 'f32', 8],
+    ['srowX', 280, 'f32', 4],
+    ['srowY', 296, 'f32', 4],
+    ['srowZ', 312, 'f32', 4],
+  ],
+  texts: [
+    ['descrip', 148, 80],
+    ['auxFile', 228, 24],
+    ['intentName', 328, 16],
+  ],
 };
 
-function text(bytes: Uint8Array, offset: number, length: number): string {
+/** nifti2.h struct nifti_2_header (byte offsets). */
+const NIFTI2: Layout = {
+  size: 540,
+  scalars: [
+    ['datatype', 12, 'i16'],
+    ['bitpix', 14, 'i16'],
+    ['intentP1', 80, 'f64'],
+    ['intentP2', 88, 'f64'],
+    ['intentP3', 96, 'f64'],
+    ['voxOffset', 168, 'i64'],
+    ['sclSlope', 176, 'f64'],
+    ['sclInter', 184, 'f64'],
+    ['calMax', 192, 'f64'],
+    ['calMin', 200, 'f64'],
+    ['sliceDuration', 208, 'f64'],
+    ['toffset', 216, 'f64'],
+    ['sliceStart', 224, 'i64'],
+    ['sliceEnd', 232, 'i64'],
+    ['qformCode', 344, 'i32'],
+    ['sformCode', 348, 'i32'],
+    ['quaternB', 352, 'f64'],
+    ['quaternC', 360, 'f64'],
+    ['quaternD', 368, 'f64'],
+    ['qoffsetX', 376, 'f64'],
+    ['qoffsetY', 384, 'f64'],
+    ['qoffsetZ', 392, 'f64'],
+    ['sliceCode', 496, 'i32'],
+    ['xyztUnits', 500, 'i32'],
+    ['intentCode', 504, 'i32'],
+    ['dimInfo', 524, 'u8'],
+  ],
+  vectors: [
+    ['dim', 16, 'i64', 8],
+    ['pixdim', 104, 'f64', 8],
+    ['srowX', 400, 'f64', 4],
+    ['srowY', 432, 'f64', 4],
+    ['srowZ', 464, 'f64', 4],
+  ],
+  texts: [
+    ['descrip', 240, 80],
+    ['auxFile', 320, 24],
+    ['intentName', 508, 16],
+  ],
+};
+
+/** nifti2.h: magic "n+2\0" then the bytes \r\n\032\n, which reveal a file damaged by text-mode transfer. */
+const NIFTI2_EOL = [0x0d, 0x0a, 0x1a, 0x0a];
+
+const SIZE: Record<Kind, number> = { u8: 1, i16: 2, i32: 4, i64: 8, f32: 4, f64: 8 };
+
+function getValue(view: DataView, offset: number, kind: Kind, le: boolean): number {
+  switch (kind) {
+    case 'u8':
+      return view.getUint8(offset);
+    case 'i16':
+      return view.getInt16(offset, le);
+    case 'i32':
+      return view.getInt32(offset, le);
+    case 'i64':
+      return Number(view.getBigInt64(offset, le));
+    case 'f32':
+      return view.getFloat32(offset, le);
+    case 'f64':
+      return view.getFloat64(offset, le);
+  }
+}
+
+const INTEGER_RANGE: Partial<Record<Kind, readonly [number, number]>> = {
+  u8: [0, 255],
+  i16: [-32768, 32767],
+  i32: [-2147483648, 2147483647],
+  i64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+function setValue(view: DataView, offset: number, kind: Kind, value: number, name: string, version: 1 | 2): void {
+  const range = INTEGER_RANGE[kind];
+  if (range && !(Number.isInteger(value) && value >= range[0] && value <= range[1])) {
+    throw new MedvoxError('NIFTI_BAD_HEADER', `${name} = ${value} does not fit the NIfTI-${version} field (${kind})`, {
+      hint: version === 1 ? 'write NIfTI-2 for dimensions above 32767' : undefined,
+    });
+  }
+  switch (kind) {
+    case 'u8':
+      view.setUint8(offset, value);
+      break;
+    case 'i16':
+      view.setInt16(offset, value, true);
+      break;
+    case 'i32':
+      view.setInt32(offset, value, true);
+      break;
+    case 'i64':
+      view.setBigInt64(offset, BigInt(value), true);
+      break;
+    case 'f32':
+      view.setFloat32(offset, value, true);
+      break;
+    case 'f64':
+      view.setFloat64(offset, value, true);
+      break;
+  }
+}
+
+/** A C string field: bytes up to the first NUL, one character per byte (Latin-1, so every byte round-trips). */
+function getText(bytes: Uint8Array, offset: number, length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) {
     const code = bytes[offset + i]!;
@@ -84,222 +254,157 @@ function text(bytes: Uint8Array, offset: number, length: number): string {
   return out;
 }
 
-function putText(bytes: Uint8Array, offset: number, length: number, value: string): void {
-  for (let i = 0; i < length - 1 && i < value.length; i++) bytes[offset + i] = value.charCodeAt(i) & 0x7f;
-}
-
-/** Detect version and byte order from sizeof_hdr (348 or 540 in either order). */
-export function parseHeader(bytes: Uint8Array): NiftiHeader {
-  if (bytes.length < 348)
-    throw new MedvoxError('NIFTI_BAD_HEADER', `only ${bytes.length} bytes: too short for a NIfTI header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const sizeLE = view.getInt32(0, true);
-  const sizeBE = view.getInt32(0, false);
-  const size = sizeLE === 348 || sizeLE === 540 ? sizeLE : sizeBE;
-  const le = sizeLE === 348 || sizeLE === 540;
-  if (size !== 348 && size !== 540) {
-    throw new MedvoxError('NIFTI_BAD_HEADER', `sizeof_hdr is ${sizeLE}, not 348 (NIfTI-1) or 540 (NIfTI-2)`);
+function setText(bytes: Uint8Array, offset: number, length: number, value: string): void {
+  for (let i = 0; i < length && i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    bytes[offset + i] = code > 0xff ? 0x3f : code; // '?' for characters outside Latin-1
   }
-  if (size === 540 && bytes.length < 540) throw new MedvoxError('NIFTI_BAD_HEADER', 'truncated NIfTI-2 header');
-  return size === 348 ? parse1(bytes, view, le) : parse2(bytes, view, le);
 }
 
-function parse1(bytes: Uint8Array, view: DataView, le: boolean): NiftiHeader {
-  const magic = text(bytes, 344, 4);
-  if (magic !== 'n+1' && magic !== 'ni1') throw new MedvoxError('NIFTI_BAD_HEADER', `magic "${magic}" is not n+1`);
-  const i16 = (o: number) => view.getInt16(o, le);
-  const f32 = (o: number) => view.getFloat32(o, le);
-  return {
-    version: 1,
-    littleEndian: le,
-    dimInfo: bytes[39]!,
-    dim: Array.from({ length: 8 }, (_, i) => i16(40 + i * 2)),
-    intentP1: f32(56),
-    intentP2: f32(60),
-    intentP3: f32(64),
-    intentCode: i16(68),
-    datatype: i16(70),
-    bitpix: i16(72),
-    sliceStart: i16(74),
-    pixdim: Array.from({ length: 8 }, (_, i) => f32(76 + i * 4)),
-    voxOffset: f32(108),
-    sclSlope: f32(112),
-    sclInter: f32(116),
-    sliceEnd: i16(120),
-    sliceCode: bytes[122]!,
-    xyztUnits: bytes[123]!,
-    calMax: f32(124),
-    calMin: f32(128),
-    sliceDuration: f32(132),
-    toffset: f32(136),
-    descrip: text(bytes, 148, 80),
-    auxFile: text(bytes, 228, 24),
-    qformCode: i16(252),
-    sformCode: i16(254),
-    quaternB: f32(256),
-    quaternC: f32(260),
-    quaternD: f32(264),
-    qoffsetX: f32(268),
-    qoffsetY: f32(272),
-    qoffsetZ: f32(276),
-    srowX: [f32(280), f32(284), f32(288), f32(292)],
-    srowY: [f32(296), f32(300), f32(304), f32(308)],
-    srowZ: [f32(312), f32(316), f32(320), f32(324)],
-    intentName: text(bytes, 328, 16),
-  };
+export interface ParsedHeader {
+  header: NiftiHeader;
+  /** magic n+1 / n+2 (voxels in the same file) rather than ni1 / ni2 (a .hdr of a .hdr/.img pair). */
+  singleFile: boolean;
 }
 
-function parse2(bytes: Uint8Array, view: DataView, le: boolean): NiftiHeader {
-  const magic = text(bytes, 4, 8);
-  if (magic !== 'n+2' && magic !== 'ni2') throw new MedvoxError('NIFTI_BAD_HEADER', `magic "${magic}" is not n+2`);
-  const i16 = (o: number) => view.getInt16(o, le);
-  const i32 = (o: number) => view.getInt32(o, le);
-  const i64 = (o: number) => Number(view.getBigInt64(o, le));
-  const f64 = (o: number) => view.getFloat64(o, le);
-  return {
-    version: 2,
-    littleEndian: le,
-    datatype: i16(12),
-    bitpix: i16(14),
-    dim: Array.from({ length: 8 }, (_, i) => i64(16 + i * 8)),
-    intentP1: f64(80),
-    intentP2: f64(88),
-    intentP3: f64(96),
-    pixdim: Array.from({ length: 8 }, (_, i) => f64(104 + i * 8)),
-    voxOffset: i64(168),
-    sclSlope: f64(176),
-    sclInter: f64(184),
-    calMax: f64(192),
-    calMin: f64(200),
-    sliceDuration: f64(208),
-    toffset: f64(216),
-    sliceStart: i64(224),
-    sliceEnd: i64(232),
-    descrip: text(bytes, 240, 80),
-    auxFile: text(bytes, 320, 24),
-    qformCode: i32(344),
-    sformCode: i32(348),
-    quaternB: f64(352),
-    quaternC: f64(360),
-    quaternD: f64(368),
-    qoffsetX: f64(376),
-    qoffsetY: f64(384),
-    qoffsetZ: f64(392),
-    srowX: [f64(400), f64(408), f64(416), f64(424)],
-    srowY: [f64(432), f64(440), f64(448), f64(456)],
-    srowZ: [f64(464), f64(472), f64(480), f64(488)],
-    sliceCode: i32(496),
-    xyztUnits: i32(500),
-    intentCode: i32(504),
-    intentName: text(bytes, 508, 16),
-    dimInfo: bytes[524]!,
-  };
+/** Version and byte order from sizeof_hdr: 348 (NIfTI-1) or 540 (NIfTI-2) in either byte order. */
+function detect(bytes: Uint8Array): { layout: Layout; littleEndian: boolean } {
+  if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty');
+  if (bytes.length < 4) throw new MedvoxError('NIFTI_TRUNCATED', `only ${bytes.length} bytes: no NIfTI header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 4);
+  for (const littleEndian of [true, false]) {
+    const size = view.getInt32(0, littleEndian);
+    if (size === 348) return { layout: NIFTI1, littleEndian };
+    if (size === 540) return { layout: NIFTI2, littleEndian };
+  }
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  throw new MedvoxError(
+    'NIFTI_BAD_HEADER',
+    `sizeof_hdr is ${view.getInt32(0, true)}, not 348 (NIfTI-1) or 540 (NIfTI-2): not a NIfTI file`,
+    { hint: gzip ? 'the bytes are gzip-compressed: decompress them first (readNiftiFile does)' : undefined },
+  );
 }
 
-/** Header bytes (little endian) followed by the 4-byte extension flag, padded to vox_offset. */
-export function serializeHeader(header: NiftiHeader, voxOffset: number): Uint8Array {
+function checkMagic(bytes: Uint8Array, version: 1 | 2): boolean {
+  const at = version === 1 ? 344 : 4;
+  const magic = getText(bytes, at, 4);
+  const single = `n+${version}`;
+  const pair = `ni${version}`;
+  if ((magic !== single && magic !== pair) || bytes[at + 3] !== 0) {
+    throw new MedvoxError('NIFTI_BAD_HEADER', `magic is "${magic}", not "${single}" or "${pair}"`);
+  }
+  if (version === 2) {
+    const eol = Array.from(bytes.subarray(8, 12));
+    if (eol.some((b, i) => b !== NIFTI2_EOL[i]) && eol.some((b) => b !== 0)) {
+      throw new MedvoxError('NIFTI_BAD_HEADER', 'NIfTI-2 end-of-line check bytes are damaged', {
+        hint: 'the file was probably transferred in text mode',
+      });
+    }
+  }
+  return magic === single;
+}
+
+/**
+ * Header extensions: after the 4-byte extension flag (nifti1.h: extension[0] != 0 means extensions follow), a
+ * sequence of (esize, ecode, content) up to vox_offset (single file) or the end (.hdr). Like nifti1_io and nibabel,
+ * reading stops at an extension whose size does not fit rather than failing the whole image.
+ */
+function readExtensions(bytes: Uint8Array, start: number, end: number, littleEndian: boolean): NiftiExtension[] {
+  const extensions: NiftiExtension[] = [];
+  if (start + 4 > bytes.length || bytes[start] === 0) return extensions;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = start + 4;
+  const limit = Math.min(end, bytes.length);
+  while (offset + 16 <= limit) {
+    const esize = view.getInt32(offset, littleEndian);
+    const code = view.getInt32(offset + 4, littleEndian);
+    if (esize < 16 || offset + esize > limit) break;
+    extensions.push({ code, data: bytes.slice(offset + 8, offset + esize) });
+    offset += esize;
+  }
+  return extensions;
+}
+
+/** Parse a NIfTI-1 or NIfTI-2 header (and its extensions) from the start of `bytes`. */
+export function parseNiftiHeader(bytes: Uint8Array): ParsedHeader {
+  const { layout, littleEndian } = detect(bytes);
+  const version = layout === NIFTI1 ? 1 : 2;
+  if (bytes.length < layout.size) {
+    throw new MedvoxError(
+      'NIFTI_TRUNCATED',
+      `the NIfTI-${version} header needs ${layout.size} bytes, the file has ${bytes.length}`,
+    );
+  }
+  const singleFile = checkMagic(bytes, version);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, layout.size);
+  const header = { version, littleEndian, extensions: [] } as unknown as NiftiHeader;
+  for (const [name, offset, kind] of layout.scalars) header[name] = getValue(view, offset, kind, littleEndian);
+  for (const [name, offset, kind, count] of layout.vectors) {
+    header[name] = Array.from({ length: count }, (_, i) => getValue(view, offset + i * SIZE[kind], kind, littleEndian));
+  }
+  for (const [name, offset, length] of layout.texts) header[name] = getText(bytes, offset, length);
+  const rank = header.dim[0]!;
+  if (!(rank >= 1 && rank <= 7)) {
+    throw new MedvoxError('NIFTI_BAD_HEADER', `dim[0] is ${rank}; nifti1.h requires 1..7 dimensions`);
+  }
+  const end = singleFile ? Math.trunc(header.voxOffset) : bytes.length;
+  header.extensions = readExtensions(bytes, layout.size, end, littleEndian);
+  return { header, singleFile };
+}
+
+/** The header of `bytes` (a .nii, or a .hdr of a pair), without reading voxels. */
+export function readNiftiHeader(bytes: Uint8Array): NiftiHeader {
+  return parseNiftiHeader(bytes).header;
+}
+
+function extensionSize(extension: NiftiExtension): number {
+  // nifti1.h: esize is a positive multiple of 16 that includes the 8 bytes of esize and ecode.
+  return Math.ceil((extension.data.length + 8) / 16) * 16;
+}
+
+/** Bytes of the header, the extension flag and the extensions: the minimum vox_offset of a single file. */
+export function headerByteLength(header: NiftiHeader, version: 1 | 2 = header.version): number {
+  const size = version === 1 ? NIFTI1.size : NIFTI2.size;
+  return header.extensions.reduce((total, extension) => total + extensionSize(extension), size + 4);
+}
+
+/**
+ * Header, extension flag and extensions as a little-endian single-file (n+1 / n+2) header of `version`,
+ * vox_offset set to `voxOffset`. bitpix is written as given: the caller makes it match the datatype.
+ */
+export function serializeHeader(header: NiftiHeader, version: 1 | 2, voxOffset: number): Uint8Array {
+  const layout = version === 1 ? NIFTI1 : NIFTI2;
   const bytes = new Uint8Array(voxOffset);
   const view = new DataView(bytes.buffer);
-  if (header.version === 1) {
-    view.setInt32(0, 348, true);
-    bytes[38] = 0x72; // regular = 'r' (unused; as nibabel writes)
-    bytes[39] = header.dimInfo;
-    header.dim.forEach((value, i) => {
-      view.setInt16(40 + i * 2, value, true);
-    });
-    view.setFloat32(56, header.intentP1, true);
-    view.setFloat32(60, header.intentP2, true);
-    view.setFloat32(64, header.intentP3, true);
-    view.setInt16(68, header.intentCode, true);
-    view.setInt16(70, header.datatype, true);
-    view.setInt16(72, header.bitpix, true);
-    view.setInt16(74, header.sliceStart, true);
-    header.pixdim.forEach((value, i) => {
-      view.setFloat32(76 + i * 4, value, true);
-    });
-    view.setFloat32(108, voxOffset, true);
-    view.setFloat32(112, header.sclSlope, true);
-    view.setFloat32(116, header.sclInter, true);
-    view.setInt16(120, header.sliceEnd, true);
-    bytes[122] = header.sliceCode;
-    bytes[123] = header.xyztUnits;
-    view.setFloat32(124, header.calMax, true);
-    view.setFloat32(128, header.calMin, true);
-    view.setFloat32(132, header.sliceDuration, true);
-    view.setFloat32(136, header.toffset, true);
-    putText(bytes, 148, 80, header.descrip);
-    putText(bytes, 228, 24, header.auxFile);
-    view.setInt16(252, header.qformCode, true);
-    view.setInt16(254, header.sformCode, true);
-    const floats = [
-      header.quaternB,
-      header.quaternC,
-      header.quaternD,
-      header.qoffsetX,
-      header.qoffsetY,
-      header.qoffsetZ,
-    ];
-    floats.forEach((value, i) => {
-      view.setFloat32(256 + i * 4, value, true);
-    });
-    [...header.srowX, ...header.srowY, ...header.srowZ].forEach((value, i) => {
-      view.setFloat32(280 + i * 4, value, true);
-    });
-    putText(bytes, 328, 16, header.intentName);
-    putText(bytes, 344, 4, 'n+1');
+  view.setInt32(0, layout.size, true);
+  if (version === 1) {
+    bytes[38] = 0x72; // regular = 'r', as nibabel and nifti1_io write it (ANALYZE 7.5)
+    setText(bytes, 344, 4, 'n+1');
   } else {
-    view.setInt32(0, 540, true);
-    putText(bytes, 4, 8, 'n+2');
-    bytes.set([0x0d, 0x0a, 0x1a, 0x0a], 8);
-    view.setInt16(12, header.datatype, true);
-    view.setInt16(14, header.bitpix, true);
-    header.dim.forEach((value, i) => {
-      view.setBigInt64(16 + i * 8, BigInt(value), true);
-    });
-    view.setFloat64(80, header.intentP1, true);
-    view.setFloat64(88, header.intentP2, true);
-    view.setFloat64(96, header.intentP3, true);
-    header.pixdim.forEach((value, i) => {
-      view.setFloat64(104 + i * 8, value, true);
-    });
-    view.setBigInt64(168, BigInt(voxOffset), true);
-    const doubles = [
-      header.sclSlope,
-      header.sclInter,
-      header.calMax,
-      header.calMin,
-      header.sliceDuration,
-      header.toffset,
-    ];
-    doubles.forEach((value, i) => {
-      view.setFloat64(176 + i * 8, value, true);
-    });
-    view.setBigInt64(224, BigInt(header.sliceStart), true);
-    view.setBigInt64(232, BigInt(header.sliceEnd), true);
-    putText(bytes, 240, 80, header.descrip);
-    putText(bytes, 320, 24, header.auxFile);
-    view.setInt32(344, header.qformCode, true);
-    view.setInt32(348, header.sformCode, true);
-    const quatern = [
-      header.quaternB,
-      header.quaternC,
-      header.quaternD,
-      header.qoffsetX,
-      header.qoffsetY,
-      header.qoffsetZ,
-    ];
-    quatern.forEach((value, i) => {
-      view.setFloat64(352 + i * 8, value, true);
-    });
-    [...header.srowX, ...header.srowY, ...header.srowZ].forEach((value, i) => {
-      view.setFloat64(400 + i * 8, value, true);
-    });
-    view.setInt32(496, header.sliceCode, true);
-    view.setInt32(500, header.xyztUnits, true);
-    view.setInt32(504, header.intentCode, true);
-    putText(bytes, 508, 16, header.intentName);
-    bytes[524] = header.dimInfo;
+    setText(bytes, 4, 4, 'n+2');
+    bytes.set(NIFTI2_EOL, 8);
   }
-  // The extension flag (4 bytes after the header) stays 0: no extensions.
+  const values: NiftiHeader = { ...header, voxOffset };
+  for (const [name, offset, kind] of layout.scalars) setValue(view, offset, kind, values[name], name, version);
+  for (const [name, offset, kind, count] of layout.vectors) {
+    const vector = values[name];
+    if (vector.length !== count) {
+      throw new MedvoxError('NIFTI_BAD_HEADER', `${name} has ${vector.length} values, NIfTI needs ${count}`);
+    }
+    vector.forEach((value, i) => {
+      setValue(view, offset + i * SIZE[kind], kind, value, `${name}[${i}]`, version);
+    });
+  }
+  for (const [name, offset, length] of layout.texts) setText(bytes, offset, length, values[name]);
+  let offset = layout.size;
+  if (header.extensions.length > 0) bytes[offset] = 1; // extension flag; otherwise 4 zero bytes
+  offset += 4;
+  for (const extension of header.extensions) {
+    const esize = extensionSize(extension);
+    view.setInt32(offset, esize, true);
+    view.setInt32(offset + 4, extension.code, true);
+    bytes.set(extension.data, offset + 8);
+    offset += esize;
+  }
   return bytes;
 }

@@ -1,155 +1,143 @@
 /** NIfTI images: header + voxels, read from and written to single-file bytes (.nii; gzip is io/'s job). */
 import { MedvoxError } from '../errors.ts';
-import { BITPIX, DataType, type NiftiHeader, parseHeader, serializeHeader } from './header.ts';
-
-export type NiftiVoxels =
-  | Uint8Array
-  | Int8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+import { DataType, datatypeInfo, type NiftiVoxels, swapBytes } from './datatype.ts';
+import { headerByteLength, type NiftiHeader, parseNiftiHeader, serializeHeader } from './header.ts';
 
 export interface NiftiImage {
   header: NiftiHeader;
-  /** Voxels in file order (x fastest), native little endian. RGB24 is a Uint8Array with 3 bytes per voxel. */
+  /**
+   * Voxels in file order (x fastest), native little endian, typed by datatype (datatype.ts). RGB24 / RGBA32 are
+   * Uint8Arrays with 3 / 4 bytes per voxel, complex types interleave real and imaginary parts. Stored values:
+   * apply scl_slope / scl_inter with scaling.ts.
+   */
   data: NiftiVoxels;
 }
 
-function voxelCount(dim: readonly number[]): number {
-  const rank = dim[0]!;
-  if (rank < 1 || rank > 7) throw new MedvoxError('NIFTI_BAD_HEADER', `dim[0] is ${rank}, must be 1..7`);
+/** Array shape: dim[1..dim[0]]. */
+export function niftiShape(header: NiftiHeader): number[] {
+  return header.dim.slice(1, (header.dim[0] ?? 0) + 1);
+}
+
+/** Number of voxels: the product of dim[1..dim[0]] (nifti1.h "DATA DIMENSIONALITY"). */
+export function voxelCount(header: NiftiHeader): number {
+  const rank = header.dim[0]!;
+  if (!(Number.isInteger(rank) && rank >= 1 && rank <= 7)) {
+    throw new MedvoxError('NIFTI_BAD_HEADER', `dim[0] is ${rank}; nifti1.h requires 1..7 dimensions`);
+  }
   let count = 1;
   for (let i = 1; i <= rank; i++) {
-    const size = dim[i]!;
-    if (size < 1) throw new MedvoxError('NIFTI_BAD_HEADER', `dim[${i}] is ${size}`);
+    const size = header.dim[i]!;
+    if (!(Number.isInteger(size) && size >= 0)) throw new MedvoxError('NIFTI_BAD_HEADER', `dim[${i}] is ${size}`);
     count *= size;
   }
+  if (!Number.isSafeInteger(count)) throw new MedvoxError('NIFTI_BAD_HEADER', `dims ${niftiShape(header)} too large`);
   return count;
 }
 
-const ELEMENT_SIZE: Readonly<Record<number, number>> = {
-  2: 1,
-  4: 2,
-  8: 4,
-  16: 4,
-  64: 8,
-  128: 3,
-  256: 1,
-  512: 2,
-  768: 4,
-  1024: 8,
-  1280: 8,
-};
-
-function typedView(datatype: number, buffer: ArrayBuffer): NiftiVoxels {
-  switch (datatype) {
-    case DataType.UINT8:
-    case DataType.RGB24:
-      return new Uint8Array(buffer);
-    case DataType.INT8:
-      return new Int8Array(buffer);
-    case DataType.INT16:
-      return new Int16Array(buffer);
-    case DataType.UINT16:
-      return new Uint16Array(buffer);
-    case DataType.INT32:
-      return new Int32Array(buffer);
-    case DataType.UINT32:
-      return new Uint32Array(buffer);
-    case DataType.FLOAT32:
-      return new Float32Array(buffer);
-    case DataType.FLOAT64:
-      return new Float64Array(buffer);
-    case DataType.INT64:
-      return new BigInt64Array(buffer);
-    case DataType.UINT64:
-      return new BigUint64Array(buffer);
-    default:
-      throw new MedvoxError('NIFTI_UNSUPPORTED_DATATYPE', `NIfTI datatype ${datatype} is not supported`);
-  }
+/** Where the voxels start: (int)vox_offset (nifti1.h "DATA STORAGE"), at least the header size if it is unset. */
+function dataOffset(header: NiftiHeader): number {
+  const headerSize = header.version === 1 ? 348 : 540;
+  const offset = Math.trunc(header.voxOffset);
+  return offset >= headerSize ? offset : headerSize + 4;
 }
 
+/**
+ * Read a single-file NIfTI-1 / NIfTI-2 (.nii) from uncompressed bytes, either byte order. When the file is little
+ * endian and the voxels are aligned for their type, `data` is a view into `bytes` (no copy); otherwise a copy.
+ */
 export function readNifti(bytes: Uint8Array): NiftiImage {
-  const header = parseHeader(bytes);
-  const size = ELEMENT_SIZE[header.datatype];
-  if (size === undefined)
-    throw new MedvoxError('NIFTI_UNSUPPORTED_DATATYPE', `NIfTI datatype ${header.datatype} is not supported`);
-  const count = voxelCount(header.dim);
-  const offset = Math.max(Math.round(header.voxOffset), header.version === 1 ? 352 : 544);
-  const length = count * size;
+  const { header, singleFile } = parseNiftiHeader(bytes);
+  if (!singleFile) {
+    throw new MedvoxError('NIFTI_BAD_HEADER', `magic is "ni${header.version}": a .hdr of a .hdr/.img pair`, {
+      hint: 'the voxels are in the matching .img file; single-file NIfTI (.nii) has magic n+1 / n+2',
+    });
+  }
+  const type = datatypeInfo(header.datatype);
+  const elementSize = type.array.BYTES_PER_ELEMENT;
+  const elements = voxelCount(header) * type.samples;
+  const length = elements * elementSize;
+  const offset = dataOffset(header);
   if (offset + length > bytes.length) {
+    const available = Math.max(0, bytes.length - offset);
     throw new MedvoxError(
       'NIFTI_TRUNCATED',
-      `voxel data needs ${length} bytes from offset ${offset}, the file has ${bytes.length - offset}`,
+      `voxel data needs ${length} bytes from offset ${offset} (${niftiShape(header).join('x')} ${type.name}), ` +
+        `the file has ${available}`,
     );
   }
-  const copy = bytes.slice(offset, offset + length);
-  if (!header.littleEndian && size > 1 && header.datatype !== DataType.RGB24) {
-    for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
+  const start = bytes.byteOffset + offset;
+  let data: NiftiVoxels;
+  if (header.littleEndian && start % elementSize === 0) {
+    data = new type.array(bytes.buffer, start, elements);
+  } else {
+    const copy = bytes.slice(offset, offset + length);
+    // nifti1.h "BYTE ORDERING": the voxels are in the byte order of the header.
+    if (!header.littleEndian) swapBytes(copy, elementSize);
+    data = new type.array(copy.buffer, 0, elements);
   }
-  return { header, data: typedView(header.datatype, copy.buffer) };
+  return { header, data };
 }
 
-export function datatypeOf(data: NiftiVoxels): number {
-  if (data instanceof Uint8Array) return DataType.UINT8;
-  if (data instanceof Int8Array) return DataType.INT8;
-  if (data instanceof Int16Array) return DataType.INT16;
-  if (data instanceof Uint16Array) return DataType.UINT16;
-  if (data instanceof Int32Array) return DataType.INT32;
-  if (data instanceof Uint32Array) return DataType.UINT32;
-  if (data instanceof Float32Array) return DataType.FLOAT32;
-  if (data instanceof Float64Array) return DataType.FLOAT64;
-  if (data instanceof BigInt64Array) return DataType.INT64;
-  return DataType.UINT64;
+export interface WriteNiftiOptions {
+  /** NIfTI-1 (348-byte header) or NIfTI-2 (540-byte); default header.version. */
+  version?: 1 | 2;
 }
 
-/** Single-file NIfTI bytes: header, empty extension flag, voxels (little endian). */
-export function writeNifti(image: NiftiImage): Uint8Array {
-  const { header } = image;
-  const voxOffset = header.version === 2 ? 544 : 352;
-  const bitpix = BITPIX[header.datatype];
-  if (bitpix === undefined)
-    throw new MedvoxError('NIFTI_UNSUPPORTED_DATATYPE', `NIfTI datatype ${header.datatype} cannot be written`);
-  const expected = voxelCount(header.dim) * (bitpix / 8);
-  const data = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  if (data.length !== expected) {
-    throw new MedvoxError('NIFTI_BAD_HEADER', `dims need ${expected} bytes of voxels, the image holds ${data.length}`);
+/**
+ * Single-file NIfTI bytes, little endian: header, extension flag and extensions (kept if present), voxels at
+ * vox_offset = 352 / 544 plus the extensions' size. bitpix follows the datatype.
+ */
+export function writeNifti(image: NiftiImage, options: WriteNiftiOptions = {}): Uint8Array {
+  const { header, data } = image;
+  const version = options.version ?? header.version;
+  const type = datatypeInfo(header.datatype);
+  if (!(data instanceof type.array)) {
+    throw new MedvoxError(
+      'NIFTI_BAD_HEADER',
+      `datatype ${header.datatype} (${type.name}) is stored in a ${type.array.name}, the image has a ${data.constructor.name}`,
+    );
   }
-  const head = serializeHeader({ ...header, bitpix }, voxOffset);
-  const out = new Uint8Array(voxOffset + data.length);
+  const elements = voxelCount(header) * type.samples;
+  if (data.length !== elements) {
+    throw new MedvoxError(
+      'NIFTI_BAD_HEADER',
+      `dims ${niftiShape(header).join('x')} of ${type.name} need ${elements} array elements, the image has ${data.length}`,
+    );
+  }
+  const voxOffset = headerByteLength(header, version);
+  const head = serializeHeader({ ...header, bitpix: type.bitpix }, version, voxOffset);
+  const out = new Uint8Array(voxOffset + data.byteLength);
   out.set(head);
-  out.set(data, voxOffset);
+  // Typed arrays are in platform order, little endian on every platform Node and browsers run on.
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), voxOffset);
   return out;
 }
 
-/** An empty header to fill: identity-free, codes 0, units mm + s (as dcm2niix writes). */
+/** A header to fill in: 1x1x1 int16, no transform (codes 0), no scaling, units mm + s (as dcm2niix writes). */
 export function emptyHeader(version: 1 | 2 = 1): NiftiHeader {
   return {
     version,
     littleEndian: true,
+    dimInfo: 0,
     dim: [3, 1, 1, 1, 1, 1, 1, 1],
     intentP1: 0,
     intentP2: 0,
     intentP3: 0,
     intentCode: 0,
+    intentName: '',
     datatype: DataType.INT16,
     bitpix: 16,
     sliceStart: 0,
+    sliceEnd: 0,
+    sliceCode: 0,
+    sliceDuration: 0,
     pixdim: [1, 1, 1, 1, 1, 1, 1, 1],
     voxOffset: version === 1 ? 352 : 544,
     sclSlope: 1,
     sclInter: 0,
-    sliceEnd: 0,
-    sliceCode: 0,
     xyztUnits: 10,
     calMax: 0,
     calMin: 0,
-    sliceDuration: 0,
     toffset: 0,
     descrip: '',
     auxFile: '',
@@ -164,7 +152,6 @@ export function emptyHeader(version: 1 | 2 = 1): NiftiHeader {
     srowX: [1, 0, 0, 0],
     srowY: [0, 1, 0, 0],
     srowZ: [0, 0, 1, 0],
-    intentName: '',
-    dimInfo: 0,
+    extensions: [],
   };
 }

@@ -1,11 +1,32 @@
+/** NIfTI-1 / NIfTI-2 read and write, bytes in and bytes out (no node: imports; .nii.gz files: io/nifti-file.ts). */
 export {
+  affineFromQuatern,
   baseAffine,
+  effectiveXformCode,
   type Mat4,
   niftiAffine,
-  qformAffine,
+  type Quatern,
+  qfacOf,
   quaternFromAffine,
   setAffine,
   sformAffine,
+  XformCode,
 } from './affine.ts';
-export { BITPIX, DataType, type NiftiHeader, parseHeader } from './header.ts';
-export { datatypeOf, emptyHeader, type NiftiImage, type NiftiVoxels, readNifti, writeNifti } from './image.ts';
+export { DataType, type DatatypeInfo, datatypeInfo, datatypeOf, type NiftiVoxels } from './datatype.ts';
+export {
+  headerByteLength,
+  type NiftiExtension,
+  type NiftiHeader,
+  parseNiftiHeader,
+  readNiftiHeader,
+} from './header.ts';
+export {
+  emptyHeader,
+  type NiftiImage,
+  niftiShape,
+  readNifti,
+  voxelCount,
+  type WriteNiftiOptions,
+  writeNifti,
+} from './image.ts';
+export { type ApplyScalingOptions, applyScaling, type Scaling, scaledValue, scalingOf } from './scaling.ts';
