@@ -10,8 +10,14 @@ out = []
 for ours_path, ref_path in json.load(sys.stdin):
     ours = nib.as_closest_canonical(nib.load(ours_path))
     ref = nib.as_closest_canonical(nib.load(ref_path))
-    a = np.asanyarray(ours.dataobj, dtype=np.float64)
-    b = np.asanyarray(ref.dataobj, dtype=np.float64)
+    def voxels(img):
+        data = np.asanyarray(img.dataobj)
+        if data.dtype.names:  # RGB24: compare the three channels
+            data = np.stack([data[name] for name in data.dtype.names], axis=-1)
+        return data.astype(np.float64)
+
+    a = voxels(ours)
+    b = voxels(ref)
     same_shape = a.shape == b.shape
     out.append({
         "shape_ours": list(a.shape),

@@ -22,7 +22,8 @@ export type StackWarning =
   | { kind: 'UNEVEN_SPACING'; min: number; max: number; gaps: number[] }
   | { kind: 'MISSING_SLICES'; expected: number; found: number; gapIndices: number[] }
   | { kind: 'GANTRY_TILT'; angleDegrees: number }
-  | { kind: 'DUPLICATE_POSITION'; index: number };
+  | { kind: 'DUPLICATE_POSITION'; index: number }
+  | { kind: 'NO_PATIENT_GEOMETRY' };
 
 export interface StackGeometry {
   /** Voxel (i, j, k) -> LPS mm. */

@@ -181,7 +181,7 @@ async function buildVolume(positions: SliceRecord[][], tick: () => void): Promis
     rescaleSlope: uniformRescale ? first.rescaleSlope : 1,
     rescaleIntercept: uniformRescale ? first.rescaleIntercept : 0,
     slices,
-    warnings: geometry.warnings,
+    warnings: first.noGeometry ? [...geometry.warnings, { kind: 'NO_PATIENT_GEOMETRY' }] : geometry.warnings,
     first: first.file,
     echoNumber: first.echoNumber,
     echoTime: first.echoTime,

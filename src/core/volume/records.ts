@@ -30,6 +30,8 @@ export interface SliceRecord {
   acquisitionTime: string;
   /** Spacing to use when a stack has a single slice. */
   sliceSpacing: number;
+  /** The image has no Image Position / Orientation (projection radiograph): placed at the origin. */
+  noGeometry?: boolean;
 }
 
 function vec3(values: number[]): Vec3 | undefined {
@@ -192,6 +194,10 @@ export function sliceRecords(file: DicomFile): SliceRecord[] {
   const position = vec3(ds.numbers('ImagePositionPatient'));
   const orientation = ds.numbers('ImageOrientationPatient');
   const spacing = ds.numbers('PixelSpacing');
+  // Projection images (CR, DX, secondary captures) have no patient geometry: dcm2niix places them at the origin
+  // with an identity orientation, and so do we (the volume says so in its warnings).
+  const noGeometry = !ds.has(0x00200032) && !ds.has(0x00200037);
+  if (noGeometry) return sliceRecordsWithoutGeometry(file, ds, common, rows, columns);
   if (!position || orientation.length < 6 || !orientation.every(Number.isFinite)) return [];
   const pixelSpacing: [number, number] =
     spacing.length >= 2 && spacing.every(Number.isFinite) ? [spacing[0]!, spacing[1]!] : [1, 1];
@@ -262,5 +268,43 @@ function mosaicTiles(ds: Dataset, base: SliceRecord): SliceRecord[] | undefined 
     columns,
     tile: { index, perRow },
     plane: { ...base.plane, position: add(corner, scale(normal, index * spacing)) },
+  }));
+}
+
+function sliceRecordsWithoutGeometry(
+  file: DicomFile,
+  ds: Dataset,
+  common: Pick<
+    SliceRecord,
+    'file' | 'seriesInstanceUID' | 'sopInstanceUID' | 'acquisitionNumber' | 'instanceNumber' | 'acquisitionTime'
+  >,
+  rows: number,
+  columns: number,
+): SliceRecord[] {
+  const spacing =
+    ds.numbers('PixelSpacing').length >= 2 ? ds.numbers('PixelSpacing') : ds.numbers('ImagerPixelSpacing');
+  const pixelSpacing: [number, number] =
+    spacing.length >= 2 && spacing.every(Number.isFinite) ? [spacing[0]!, spacing[1]!] : [1, 1];
+  const frames = ds.number('NumberOfFrames') ?? 1;
+  return Array.from({ length: Math.max(1, frames) }, (_, frameIndex) => ({
+    ...common,
+    file,
+    frameIndex,
+    rows,
+    columns,
+    plane: {
+      position: [0, 0, frameIndex] as Vec3,
+      rowCosines: [1, 0, 0] as Vec3,
+      columnCosines: [0, 1, 0] as Vec3,
+      pixelSpacing,
+    },
+    rescaleSlope: ds.number('RescaleSlope') ?? 1,
+    rescaleIntercept: ds.number('RescaleIntercept') ?? 0,
+    echoNumber: undefined,
+    echoTime: undefined,
+    imageType: imageTypeKey(ds),
+    temporalIndex: 0,
+    sliceSpacing: 1,
+    noGeometry: true,
   }));
 }
