@@ -1,5 +1,6 @@
 /** The `medvox` command line: thin wrappers that parse flags, call the operations, print, and set the exit code. */
 import { Command } from 'commander';
+import { toMedvoxError } from '../core/errors.ts';
 import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
 
@@ -31,7 +32,13 @@ export async function main(argv: string[]): Promise<void> {
     program.outputHelp();
     return;
   }
-  await program.parseAsync(argv);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const typed = toMedvoxError(error);
+    process.stderr.write(`${typed.describe()}\n`);
+    process.exitCode = typed.exitCode;
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {

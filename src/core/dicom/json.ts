@@ -91,7 +91,12 @@ function elementToJson(
     if (values.length === 1 && values[0] === '') return { vr };
     return { vr, Value: values.map((value) => (value === '' ? null : value)) };
   }
-  return { vr, Value: decodeNumbers(bytes, vr) };
+  const numbers = decodeNumbers(bytes, vr);
+  // JSON numbers cannot hold -0, NaN or infinities: the lossless (sidecar) form keeps such values as bytes.
+  if (options.exactNumbers && numbers.some((n) => Object.is(n, -0) || !Number.isFinite(n))) {
+    return { vr, InlineBinary: toBase64(bytes) };
+  }
+  return { vr, Value: numbers };
 }
 
 function personNameToJson(value: string): PersonNameJson {

@@ -132,7 +132,7 @@ function renderField(dataset: Dataset, keyword: string, kind: Kind): BidsValue |
   }
 }
 
-/** Remove binary floating-point noise from a unit conversion (e.g. 30.001 ms -> 0.030001 s, not 0.030000999...). */
+/** Six significant digits, as dcm2niix prints times (%g): 1999.99975586 ms -> 2 s, 30.001 ms -> 0.030001 s. */
 function roundSignificant(value: number): number {
-  return Number(value.toPrecision(12));
+  return Number(value.toPrecision(6));
 }
