@@ -64,11 +64,13 @@ def scaled_sha256(img):
     """SHA-256 of the true values as float64 (img.get_fdata()); None when unscaled or without a float view (RGB)."""
     if img.dataobj.slope == 1 and img.dataobj.inter == 0:
         return None
+    complex_data = np.issubdtype(img.get_data_dtype(), np.complexfloating)
+    dtype = np.complex128 if complex_data else np.float64  # complex: real, imaginary interleaved
     try:
-        values = img.get_fdata(dtype=np.float64)
+        values = np.asanyarray(img.dataobj, dtype=dtype)
     except Exception:  # noqa: BLE001
         return None
-    return hashlib.sha256(np.asfortranarray(values).astype("<f8").tobytes(order="F")).hexdigest()
+    return hashlib.sha256(np.asfortranarray(values).astype(np.dtype(dtype).newbyteorder("<")).tobytes(order="F")).hexdigest()
 
 
 def dump(path):

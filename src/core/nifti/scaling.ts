@@ -1,7 +1,9 @@
 /**
  * Voxel scaling (nifti1.h "DATA SCALING"): if scl_slope is nonzero, true value = scl_slope * stored + scl_inter;
- * ignored for RGB; applied to both parts of complex values. Like nibabel, a non-finite slope also means no scaling;
- * a non-finite intercept (which nibabel refuses) counts as 0.
+ * ignored for RGB. For complex values nifti1.h says the scaling "is applied to both the real and imaginary parts";
+ * like nibabel, medvox reads that as complex arithmetic: the slope scales both parts, the (real) intercept is added
+ * to the real part. Like nibabel, a non-finite slope also means no scaling; a non-finite intercept (which nibabel
+ * refuses) counts as 0.
  */
 import { datatypeInfo } from './datatype.ts';
 import type { NiftiHeader } from './header.ts';
@@ -22,7 +24,10 @@ export function scalingOf(header: NiftiHeader): Scaling | undefined {
   return { slope, inter };
 }
 
-/** The true value of one stored value (int64 / uint64 beyond 2^53 lose precision, as float64 in nibabel). */
+/**
+ * The true value of one stored value (int64 / uint64 beyond 2^53 lose precision, as float64 in nibabel). For a
+ * complex datatype this is the real part; an imaginary part is only multiplied by the slope.
+ */
 export function scaledValue(header: NiftiHeader, stored: number | bigint): number {
   const value = Number(stored);
   const scaling = scalingOf(header);
@@ -36,7 +41,7 @@ export interface ApplyScalingOptions {
 
 /**
  * All voxel samples as true values in a new float array (same length and order as `image.data`; complex stays
- * interleaved, RGB samples are returned unscaled).
+ * interleaved real, imaginary; RGB samples are returned unscaled).
  */
 export function applyScaling(image: NiftiImage, options: ApplyScalingOptions = {}): Float32Array | Float64Array {
   const { data, header } = image;
@@ -49,7 +54,10 @@ export function applyScaling(image: NiftiImage, options: ApplyScalingOptions = {
   }
   if (scaling) {
     const { slope, inter } = scaling;
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! * slope + inter;
+    // Complex: real parts at even indices get slope and intercept, imaginary parts the slope only.
+    const step = datatypeInfo(header.datatype).samples === 2 ? 2 : 1;
+    for (let i = 0; i < out.length; i += step) out[i] = out[i]! * slope + inter;
+    for (let i = 1; step === 2 && i < out.length; i += 2) out[i] = out[i]! * slope;
   }
   return out;
 }
