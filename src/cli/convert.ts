@@ -2,7 +2,9 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { MedvoxError } from '../core/errors.ts';
+import { scanInputs } from '../io/scan.ts';
 import { dicomToNifti, type Progress } from '../ops/dicom-to-nifti.ts';
+import { niftiToDicom } from '../ops/nifti-to-dicom.ts';
 
 interface ConvertFlags {
   dicom2nifti?: boolean;
@@ -11,6 +13,29 @@ interface ConvertFlags {
   output?: string;
   gzip: boolean;
   pattern?: string;
+  keepUids?: boolean;
+}
+
+/** NIfTI files below the inputs (folders scanned recursively). */
+async function niftiInputs(inputs: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for await (const input of scanInputs(inputs, { zip: false }))
+    if (/\.nii(\.gz)?$/.test(input.name)) found.push(input.name);
+  return found;
+}
+
+async function runNiftiToDicom(inputs: string[], output: string, keepUids: boolean): Promise<number> {
+  const files = await niftiInputs(inputs);
+  if (files.length === 0) throw new MedvoxError('USAGE', `no .nii / .nii.gz files in ${inputs.join(', ')}`);
+  const result = await niftiToDicom({ inputs: files, outputDir: output, keepUids });
+  for (const series of result.series) {
+    const note = series.unchanged
+      ? 'stored values unchanged'
+      : `re-quantised, max error ${series.maxQuantisationError.toPrecision(3)}`;
+    process.stdout.write(`${series.outputDir} [${series.files.length} instances] (${note})\n`);
+  }
+  for (const error of result.errors) process.stderr.write(`${error.describe()}\n`);
+  return result.errors.reduce((code, error) => Math.max(code, error.exitCode), 0);
 }
 
 function progressReporter(): { update: (progress: Progress) => void; stop: () => void } {
@@ -43,11 +68,7 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
   if (!flags.input?.length || !flags.output) {
     throw new MedvoxError('USAGE', '--input and --output are required', { hint: 'medvox convert --help' });
   }
-  if (flags.nifti2dicom) {
-    throw new MedvoxError('USAGE', '--nifti2dicom is not available in this version of medvox yet', {
-      hint: 'track the converter issue; DICOM -> NIfTI works today',
-    });
-  }
+  if (flags.nifti2dicom) return runNiftiToDicom(flags.input, flags.output, Boolean(flags.keepUids));
   const progress = progressReporter();
   const result = await dicomToNifti({
     inputs: flags.input,
@@ -79,6 +100,7 @@ export function registerConvert(program: Command): void {
     .option('-i, --input <paths...>', 'input folders, files or zip archives (scanned recursively)')
     .option('-o, --output <dir>', 'output folder (created if missing)')
     .option('--no-gzip', 'write .nii instead of .nii.gz')
+    .option('--keep-uids', 'NIfTI -> DICOM: reuse the original Series / SOP Instance UIDs (default: new ones)')
     .option(
       '-f, --pattern <pattern>',
       'output name pattern (dcm2niix tokens: %s series number, %d description, %p protocol, %i patient ID, %m modality, %t study date+time)',
@@ -94,7 +116,8 @@ Notes:
 
 Examples:
   medvox convert --dicom2nifti --input ./dicom --output ./nifti
-  medvox convert --dicom2nifti --input study.zip --output ./nifti --no-gzip -f %i_%s_%d`,
+  medvox convert --dicom2nifti --input study.zip --output ./nifti --no-gzip -f %i_%s_%d
+  medvox convert --nifti2dicom --input ./nifti --output ./dicom   (needs the sidecar written by --dicom2nifti)`,
     )
     .action(async (flags: ConvertFlags) => {
       process.exitCode = await runConvert(flags);

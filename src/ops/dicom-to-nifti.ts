@@ -134,8 +134,15 @@ async function writeVolume(
       });
     });
   });
-  const sidecar = buildSidecar({ instances, slices, warnings: volume.warnings, version: MEDVOX_VERSION });
-  await writeNiftiFile(nifti, volumeToNifti(volume, `medvox ${MEDVOX_VERSION}`));
+  const image = volumeToNifti(volume, `medvox ${MEDVOX_VERSION}`);
+  const sidecar = buildSidecar({
+    instances,
+    slices,
+    warnings: volume.warnings,
+    version: MEDVOX_VERSION,
+    nifti: { sclSlope: image.header.sclSlope, sclInter: image.header.sclInter },
+  });
+  await writeNiftiFile(nifti, image);
   await writeFileAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 1)}\n`);
   return {
     nifti,

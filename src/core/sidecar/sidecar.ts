@@ -36,6 +36,8 @@ export interface Sidecar {
   DicomCommon: DicomJsonObject;
   DicomPerInstance: DicomJsonObject[];
   DicomMetaPerInstance: DicomJsonObject[];
+  /** The scaling written into the NIfTI header: integer voxels with it are the original stored values. */
+  MedvoxNifti?: { sclSlope: number; sclInter: number };
   [key: string]: unknown;
 }
 
@@ -75,6 +77,7 @@ export interface SidecarInput {
   slices: SidecarSlice[];
   warnings: StackWarning[];
   version: string;
+  nifti?: { sclSlope: number; sclInter: number };
 }
 
 export function buildSidecar(input: SidecarInput): Sidecar {
@@ -93,6 +96,7 @@ export function buildSidecar(input: SidecarInput): Sidecar {
     DicomCommon: data.common,
     DicomPerInstance: data.rest,
     DicomMetaPerInstance: meta.rest,
+    ...(input.nifti ? { MedvoxNifti: input.nifti } : {}),
   };
 }
 

@@ -1,0 +1,43 @@
+"""Independent check of a rebuilt series: stdin is JSON [[original, rebuilt], ...]. For each pair, every element of the
+original dataset (pixel data and File Meta aside) must be in the rebuilt one with an equal value (pydicom's
+DataElement equality; sequences compared item by item). Prints {original: [problems]} and the rebuilt pixels' sha256."""
+import hashlib
+import json
+import sys
+import warnings
+
+import numpy as np
+import pydicom
+
+warnings.simplefilter("ignore")
+SKIP = {0x7FE00010}
+ALLOWED = set(sys.argv[1:])  # keywords the UID policy may change
+
+
+def compare(a, b, path, problems):
+    for elem in a:
+        if elem.tag in SKIP or elem.keyword in ALLOWED:
+            continue
+        if elem.tag not in b:
+            problems.append(f"{path}{elem.tag} {elem.keyword}: missing")
+            continue
+        other = b[elem.tag]
+        if elem.VR == "SQ":
+            if len(elem.value) != len(other.value):
+                problems.append(f"{path}{elem.tag}: {len(elem.value)} items vs {len(other.value)}")
+                continue
+            for i, (x, y) in enumerate(zip(elem.value, other.value)):
+                compare(x, y, f"{path}{elem.tag}[{i}].", problems)
+        elif elem.value != other.value:
+            problems.append(f"{path}{elem.tag} {elem.keyword}: {str(elem.value)[:60]!r} vs {str(other.value)[:60]!r}")
+
+
+out = {}
+for original, rebuilt in json.load(sys.stdin):
+    problems = []
+    a = pydicom.dcmread(original)
+    b = pydicom.dcmread(rebuilt)
+    compare(a, b, "", problems)
+    pixels = np.ascontiguousarray(b.pixel_array).astype("<i8")
+    out[original] = {"problems": problems, "pixels": hashlib.sha256(pixels.tobytes()).hexdigest()}
+json.dump(out, sys.stdout)
