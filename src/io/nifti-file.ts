@@ -4,13 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { createGzip, gunzip } from 'node:zlib';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
-import { type NiftiImage, readNifti, type WriteNiftiOptions, writeNifti } from '../core/nifti/index.ts';
+import { encodeNifti, type NiftiImage, readNifti, type WriteNiftiOptions } from '../core/nifti/index.ts';
 import { writeFileAtomic } from './atomic.ts';
 
 const gunzipAsync = promisify(gunzip);
-const gzipAsync = promisify(gzip);
 
 function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -70,7 +69,23 @@ export interface WriteNiftiFileOptions extends WriteNiftiOptions {
   level?: number;
 }
 
-/** Write a .nii or .nii.gz atomically (temporary sibling, then rename). Every MedvoxError names `path`. */
+/** gzip `parts` as one member, returned as the compressor's chunks (neither input nor output is concatenated). */
+function gzipParts(parts: Uint8Array[], level: number): Promise<Uint8Array[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    const stream = createGzip({ level, chunkSize: 1 << 16 });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(chunks));
+    stream.on('error', reject);
+    for (const part of parts) stream.write(part);
+    stream.end();
+  });
+}
+
+/**
+ * Write a .nii or .nii.gz atomically (temporary sibling, then rename), without concatenating the volume: the
+ * header and the voxels go to the file (or the compressor) as they are. Every MedvoxError names `path`.
+ */
 export async function writeNiftiFile(
   path: string,
   image: NiftiImage,
@@ -81,9 +96,9 @@ export async function writeNiftiFile(
     if (!(Number.isInteger(level) && level >= 0 && level <= 9)) {
       throw new MedvoxError('USAGE', `gzip level ${level} is not an integer 0-9`);
     }
-    const bytes = writeNifti(image, options);
+    const { header, voxels } = encodeNifti(image, options);
     const compress = options.gzip ?? path.toLowerCase().endsWith('.gz');
-    await writeFileAtomic(path, compress ? asBytes(await gzipAsync(bytes, { level })) : bytes);
+    await writeFileAtomic(path, compress ? await gzipParts([header, voxels], level) : [header, voxels]);
   } catch (error) {
     throw toMedvoxError(error, path);
   }

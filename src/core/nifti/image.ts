@@ -83,11 +83,18 @@ export interface WriteNiftiOptions {
   version?: 1 | 2;
 }
 
+/** A single-file NIfTI in two parts: header with extensions (vox_offset bytes), then the voxels (a view, no copy). */
+export interface EncodedNifti {
+  header: Uint8Array;
+  voxels: Uint8Array;
+}
+
 /**
- * Single-file NIfTI bytes, little endian: header, extension flag and extensions (kept if present), voxels at
- * vox_offset = 352 / 544 plus the extensions' size. bitpix follows the datatype.
+ * Single-file NIfTI, little endian, in two parts (for writers that avoid concatenating a large volume): header,
+ * extension flag and extensions (kept if present), then the voxels at vox_offset = 352 / 544 plus the extensions'
+ * size. bitpix follows the datatype.
  */
-export function writeNifti(image: NiftiImage, options: WriteNiftiOptions = {}): Uint8Array {
+export function encodeNifti(image: NiftiImage, options: WriteNiftiOptions = {}): EncodedNifti {
   const { header, data } = image;
   const version = options.version ?? header.version;
   const type = datatypeInfo(header.datatype);
@@ -105,11 +112,19 @@ export function writeNifti(image: NiftiImage, options: WriteNiftiOptions = {}): 
     );
   }
   const voxOffset = headerByteLength(header, version);
-  const head = serializeHeader({ ...header, bitpix: type.bitpix }, version, voxOffset);
-  const out = new Uint8Array(voxOffset + data.byteLength);
-  out.set(head);
-  // Typed arrays are in platform order, little endian on every platform Node and browsers run on.
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), voxOffset);
+  return {
+    header: serializeHeader({ ...header, bitpix: type.bitpix }, version, voxOffset),
+    // Typed arrays are in platform order, little endian on every platform Node and browsers run on.
+    voxels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
+}
+
+/** Single-file NIfTI bytes (.nii), little endian: encodeNifti's two parts in one array. */
+export function writeNifti(image: NiftiImage, options: WriteNiftiOptions = {}): Uint8Array {
+  const { header, voxels } = encodeNifti(image, options);
+  const out = new Uint8Array(header.length + voxels.length);
+  out.set(header);
+  out.set(voxels, header.length);
   return out;
 }
 

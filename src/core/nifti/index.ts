@@ -21,7 +21,9 @@ export {
   readNiftiHeader,
 } from './header.ts';
 export {
+  type EncodedNifti,
   emptyHeader,
+  encodeNifti,
   type NiftiImage,
   niftiShape,
   readNifti,
