@@ -146,18 +146,102 @@ export const katakana = multiByte('shift_jis', [], (cp) =>
   cp >= 0xff61 && cp <= 0xff9f ? cp - 0xff61 + 0xa1 : undefined,
 );
 /** Shift_JIS as a whole (ISO_IR 13 without code extensions, which pydicom decodes with Python's shift_jis). */
-export const shiftJis = multiByte(
-  'shift_jis',
-  [
-    { lead: [0x81, 0x9f], trail: [0x40, 0xfc] },
-    { lead: [0xe0, 0xef], trail: [0x40, 0xfc] },
-  ],
-  (cp) => (cp >= 0xff61 && cp <= 0xff9f ? cp - 0xff61 + 0xa1 : undefined),
-);
+export const shiftJis: Codec = (() => {
+  const base = multiByte(
+    'shift_jis',
+    [
+      { lead: [0x81, 0x9f], trail: [0x40, 0xfc] },
+      { lead: [0xe0, 0xef], trail: [0x40, 0xfc] },
+    ],
+    (cp) => (cp >= 0xff61 && cp <= 0xff9f ? cp - 0xff61 + 0xa1 : undefined),
+  );
+  // The Shift_JIS positions of the JIS X 0208 codes whose WHATWG mapping differs (see JIS_X_0208_FIXUPS).
+  const fixups: ReadonlyMap<number, number> = new Map([
+    [0x8160, 0x301c],
+    [0x8161, 0x2016],
+    [0x817c, 0x2212],
+    [0x8191, 0xa2],
+    [0x8192, 0xa3],
+    [0x81ca, 0xac],
+  ]);
+  const fixed = reverseFixups(fixups);
+  const isLead = (byte: number): boolean => (byte >= 0x81 && byte <= 0x9f) || (byte >= 0xe0 && byte <= 0xfc);
+  return {
+    decode: (bytes) => decodeWithFixups(bytes, isLead, fixups, (chunk) => decoderFor('shift_jis').decode(chunk)),
+    encode: (cp) => fixed.get(cp) ?? base.encode(cp),
+  };
+})();
+/**
+ * Decode with a few two-byte codes mapped as Python's codecs map them where the WHATWG index differs (JIS X 0208
+ * 0x2141 is WAVE DASH U+301C in JIS and Python, FULLWIDTH TILDE in WHATWG; KS X 1001:1998 added the euro sign).
+ */
+function decodeWithFixups(
+  bytes: Uint8Array,
+  isLead: (byte: number) => boolean,
+  fixups: ReadonlyMap<number, number>,
+  decodeChunk: (chunk: Uint8Array) => string,
+): string {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (!isLead(bytes[i]!)) continue;
+    const fixed = fixups.get((bytes[i]! << 8) | (bytes[i + 1] ?? 0));
+    if (fixed !== undefined) {
+      parts.push(decodeChunk(bytes.subarray(start, i)), String.fromCodePoint(fixed));
+      start = i + 2;
+    }
+    i++;
+  }
+  parts.push(decodeChunk(bytes.subarray(start)));
+  return parts.join('');
+}
+
+function codeBytes(code: number): readonly number[] {
+  return [code >> 8, code & 0xff];
+}
+function reverseFixups(fixups: ReadonlyMap<number, number>): Map<number, readonly number[]> {
+  return new Map([...fixups].map(([code, cp]) => [cp, codeBytes(code)]));
+}
+
+const KSX1001_FIXUPS: ReadonlyMap<number, number> = new Map([
+  [0xa2e6, 0x20ac],
+  [0xa2e7, 0xae],
+]);
 /** KS X 1001 (ISO-IR 149, G1; EUC-KR). */
-export const ksx1001 = multiByte('euc-kr', [GR94]);
+export const ksx1001: Codec = (() => {
+  const base = multiByte('euc-kr', [GR94]);
+  const fixed = reverseFixups(KSX1001_FIXUPS);
+  return {
+    decode: (bytes) =>
+      decodeWithFixups(
+        bytes,
+        (byte) => byte >= 0x81,
+        KSX1001_FIXUPS,
+        (chunk) => decoderFor('euc-kr').decode(chunk),
+      ),
+    encode: (cp) => fixed.get(cp) ?? base.encode(cp),
+  };
+})();
+/** GB 2312 codes that GB2312.TXT (and Python's gb2312) maps differently from WHATWG's GBK index. */
+const GB2312_FIXUPS: ReadonlyMap<number, number> = new Map([
+  [0xa1a4, 0x30fb],
+  [0xa1aa, 0x2015],
+]);
 /** GB 2312 (ISO-IR 58, G1; EUC-CN, decoded by the GBK superset). */
-export const gb2312 = multiByte('gbk', [GR94]);
+export const gb2312: Codec = (() => {
+  const base = multiByte('gbk', [GR94]);
+  const fixed = reverseFixups(GB2312_FIXUPS);
+  return {
+    decode: (bytes) =>
+      decodeWithFixups(
+        bytes,
+        (byte) => byte >= 0x81,
+        GB2312_FIXUPS,
+        (chunk) => decoderFor('gbk').decode(chunk),
+      ),
+    encode: (cp) => fixed.get(cp) ?? base.encode(cp),
+  };
+})();
 /** GBK and GB 18030 (stand-alone, PS3.5 6.1.2.5.4 d). Encoding covers the two-byte codes; others become "?". */
 const GBK_RANGES: readonly PairRange[] = [{ lead: [0x81, 0xfe], trail: [0x40, 0xfe] }];
 export const gbk = multiByte('gbk', GBK_RANGES);
@@ -167,32 +251,44 @@ export const gb18030 = multiByte('gb18030', GBK_RANGES);
  * A 94x94 G0 set designated by ISO 2022 (JIS X 0208 ISO-IR 87, JIS X 0212 ISO-IR 159): two 7-bit bytes per
  * character, decoded through EUC-JP (bytes | 0x80, with 0x8F first for JIS X 0212). Bytes below 0x21 are controls.
  */
-function jis(prefix?: number): Codec {
+function jis(fixups: ReadonlyMap<number, number>, prefix?: number): Codec {
   let reverse: Map<number, readonly number[]> | undefined;
-  return {
-    decode(bytes) {
-      const euc: number[] = [];
-      for (let i = 0; i < bytes.length; i++) {
-        const b1 = bytes[i]!;
-        const b2 = bytes[i + 1];
-        if (b1 >= 0x21 && b1 <= 0x7e && b2 !== undefined && b2 >= 0x21 && b2 <= 0x7e) {
-          if (prefix !== undefined) euc.push(prefix);
-          euc.push(b1 | 0x80, b2 | 0x80);
-          i++;
-        } else {
-          // A control (or a lone byte): kept as itself; a high byte is not part of a 7-bit set.
-          euc.push(b1 < 0x80 ? b1 : 0xff);
-        }
+  const decodeChunk = (bytes: Uint8Array): string => {
+    const euc: number[] = [];
+    for (let i = 0; i < bytes.length; i++) {
+      const b1 = bytes[i]!;
+      const b2 = bytes[i + 1];
+      if (b1 >= 0x21 && b1 <= 0x7e && b2 !== undefined && b2 >= 0x21 && b2 <= 0x7e) {
+        if (prefix !== undefined) euc.push(prefix);
+        euc.push(b1 | 0x80, b2 | 0x80);
+        i++;
+      } else {
+        // A control (or a lone byte): kept as itself; a high byte is not part of a 7-bit set.
+        euc.push(b1 < 0x80 ? b1 : 0xff);
       }
-      return decoderFor('euc-jp').decode(new Uint8Array(euc));
-    },
+    }
+    return decoderFor('euc-jp').decode(new Uint8Array(euc));
+  };
+  return {
+    decode: (bytes) => decodeWithFixups(bytes, (byte) => byte >= 0x21 && byte <= 0x7e, fixups, decodeChunk),
     encode(cp) {
-      reverse ??= reverseMap('euc-jp', [
-        prefix === undefined ? { ...GR94, offset: 0x80 } : { ...GR94, prefix, offset: 0x80 },
-      ]);
+      if (!reverse) {
+        const range = prefix === undefined ? { ...GR94, offset: 0x80 } : { ...GR94, prefix, offset: 0x80 };
+        reverse = reverseMap('euc-jp', [range]);
+        for (const [fixedCp, bytes] of reverseFixups(fixups)) reverse.set(fixedCp, bytes);
+      }
       return reverse.get(cp);
     },
   };
 }
-export const jisX0208 = jis();
-export const jisX0212 = jis(0x8f);
+/** JIS X 0208 codes whose Unicode mapping differs between the JIS standard (and Python) and WHATWG. */
+const JIS_X_0208_FIXUPS: ReadonlyMap<number, number> = new Map([
+  [0x2141, 0x301c],
+  [0x2142, 0x2016],
+  [0x215d, 0x2212],
+  [0x2171, 0xa2],
+  [0x2172, 0xa3],
+  [0x224c, 0xac],
+]);
+export const jisX0208 = jis(JIS_X_0208_FIXUPS);
+export const jisX0212 = jis(new Map([[0x2237, 0x7e]]), 0x8f);

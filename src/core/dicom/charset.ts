@@ -261,8 +261,8 @@ function decodeWithEscapes(bytes: Uint8Array, set: CharacterSet, delimiters: Rea
 
 /**
  * Encode text with the Specific Character Set terms in force. With code extensions, each character uses the first
- * set (in term order) that has it, designated by its escape sequence; G0 is restored before delimiters and at the
- * end (PS3.5 6.1.2.5.3). Characters no set has become "?".
+ * set (in term order) that has it, designated by its escape sequence; value 1's sets are restored before delimiters
+ * and at the end (PS3.5 6.1.2.5.3). Characters no set has become "?".
  */
 export function encodeText(text: string, characterSet: readonly string[], vr?: VR): Uint8Array {
   const set = resolveCharacterSet(characterSet);
@@ -275,15 +275,18 @@ export function encodeText(text: string, characterSet: readonly string[], vr?: V
   const delimiters = delimitersFor(vr);
   let current0 = set.initialG0;
   let current1 = set.initialG1;
-  const restoreG0 = (): void => {
+  // Value 1's sets are made active again before delimiters and at the end (PS3.5 6.1.2.5.3). With no G1 set in
+  // value 1 there is nothing to designate back, as in the Korean example of PS3.5 Annex I.
+  const restoreInitial = (): void => {
     if (current0 !== set.initialG0) out.push(...set.initialG0.designation);
+    if (current1 !== set.initialG1 && set.initialG1) out.push(...set.initialG1.designation);
     current0 = set.initialG0;
+    current1 = set.initialG1;
   };
   for (const char of text) {
     const cp = char.codePointAt(0)!;
     if (cp < 0x80 && delimiters.has(cp)) {
-      restoreG0();
-      current1 = set.initialG1;
+      restoreInitial();
       out.push(cp);
       continue;
     }
@@ -297,7 +300,7 @@ export function encodeText(text: string, characterSet: readonly string[], vr?: V
         (candidate.graphic === 0 ? cp < 0x80 || candidate.multiByte : cp >= 0x80) && candidate.codec.encode(cp),
     );
     if (!target) {
-      restoreG0();
+      restoreInitial();
       out.push(0x3f);
       continue;
     }
@@ -306,7 +309,7 @@ export function encodeText(text: string, characterSet: readonly string[], vr?: V
     else current1 = target;
     out.push(...encodeIn(current0, current1, cp)!);
   }
-  restoreG0();
+  restoreInitial();
   return new Uint8Array(out);
 }
 

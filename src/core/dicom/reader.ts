@@ -201,16 +201,19 @@ function parseElements(
 ): number {
   const { view } = cursor;
   while (offset < end) {
+    if (offset + 4 <= end && untilTag !== undefined && !inItem) {
+      const tag =
+        ((view.getUint16(offset, syntax.littleEndian) << 16) | view.getUint16(offset + 2, syntax.littleEndian)) >>> 0;
+      if (tag >= untilTag) return offset;
+    }
     if (offset + 8 > end) {
       // Trailing padding of a few zero bytes is common; anything else is a truncated element header.
       if (cursor.bytes.subarray(offset, end).every((byte) => byte === 0)) return end;
       cursor.fail('TRUNCATED', `the file ends inside an element header at byte ${offset}`);
     }
-    const group = view.getUint16(offset, syntax.littleEndian);
-    const element = view.getUint16(offset + 2, syntax.littleEndian);
-    const tag = ((group << 16) | element) >>> 0;
+    const tag =
+      ((view.getUint16(offset, syntax.littleEndian) << 16) | view.getUint16(offset + 2, syntax.littleEndian)) >>> 0;
     if (tag === ITEM_DELIMITER && inItem) return offset + 8;
-    if (untilTag !== undefined && !inItem && tag >= untilTag) return offset;
     offset = readElement(cursor, offset, end, syntax, dataset, inItem);
   }
   return offset;
