@@ -6,6 +6,7 @@
  */
 import { inflateSync, unzlibSync } from 'fflate';
 import { MedvoxError } from '../errors.ts';
+import { tagToString } from './dictionary.ts';
 import { implicitVR, vrForUN } from './implicit-vr.ts';
 import { type DataElement, Dataset, type DicomFile, isVR, LONG_LENGTH_VRS, TransferSyntax, type VR } from './model.ts';
 import { swapToLittleEndian } from './values.ts';
@@ -239,11 +240,11 @@ function readElement(
   if (syntax.explicit && !isDelimiterTag) {
     const vrText = String.fromCharCode(bytes[offset + 4] ?? 0, bytes[offset + 5] ?? 0);
     if (!isVR(vrText)) {
-      cursor.fail('BAD_VR', `element ${tagLabel(tag)} has an invalid VR "${printable(vrText)}" at byte ${offset}`);
+      cursor.fail('BAD_VR', `element ${tagToString(tag)} has an invalid VR "${printable(vrText)}" at byte ${offset}`);
     }
     vr = vrText;
     if (LONG_LENGTH_VRS.has(vr)) {
-      if (offset + 12 > end) cursor.fail('TRUNCATED', `the file ends inside the header of ${tagLabel(tag)}`);
+      if (offset + 12 > end) cursor.fail('TRUNCATED', `the file ends inside the header of ${tagToString(tag)}`);
       length = view.getUint32(offset + 8, le);
       valueOffset = offset + 12;
     } else {
@@ -280,7 +281,7 @@ function readElement(
     const where = inItem ? 'its sequence item' : 'the file';
     cursor.fail(
       valueEnd > bytes.length ? 'TRUNCATED' : 'BAD_LENGTH',
-      `element ${tagLabel(tag)} (${vr}) declares ${length} bytes but ${where} has only ${end - valueOffset} left`,
+      `element ${tagToString(tag)} (${vr}) declares ${length} bytes but ${where} has only ${end - valueOffset} left`,
     );
   }
   if (vr === 'SQ') {
@@ -300,7 +301,7 @@ function readElement(
         return valueEnd;
       } catch (error) {
         if (!(error instanceof MedvoxError)) throw error;
-        cursor.warnings.push(`${tagLabel(tag)} is UN and not a valid sequence (${error.message}); kept as UN`);
+        cursor.warnings.push(`${tagToString(tag)} is UN and not a valid sequence (${error.message}); kept as UN`);
         knownVR = undefined;
       }
     }
@@ -336,7 +337,7 @@ function readItems(
     offset += 8;
     if (tag === SEQUENCE_DELIMITER) return { items, next: offset };
     if (tag !== ITEM)
-      cursor.fail('BAD_LENGTH', `expected a sequence item at byte ${offset - 8}, found ${tagLabel(tag)}`);
+      cursor.fail('BAD_LENGTH', `expected a sequence item at byte ${offset - 8}, found ${tagToString(tag)}`);
     const item = new Dataset(parent.characterSet);
     item.parent = parent;
     if (length === UNDEFINED) {
@@ -390,11 +391,6 @@ function decodeCharacterSetTerms(value: Uint8Array): string[] {
   let text = '';
   for (const byte of value) text += String.fromCharCode(byte);
   return text.split('\\').map((term) => term.replace(/\0/g, '').trim());
-}
-
-function tagLabel(tag: number): string {
-  const hex = tag.toString(16).padStart(8, '0').toUpperCase();
-  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
 }
 
 function printable(text: string): string {
