@@ -35,7 +35,7 @@ async function runNiftiToDicom(inputs: string[], output: string, keepUids: boole
     process.stdout.write(`${series.outputDir} [${series.files.length} instances] (${note})\n`);
   }
   for (const error of result.errors) process.stderr.write(`${error.describe()}\n`);
-  return result.errors.reduce((code, error) => Math.max(code, error.exitCode), 0);
+  return exitCodeOf(result.series.length, result.errors);
 }
 
 function progressReporter(): { update: (progress: Progress) => void; stop: () => void } {
@@ -82,13 +82,22 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
     const notes = output.warnings.map((w) => w.kind).join(', ');
     process.stdout.write(`${output.nifti} [${output.dims.join('x')}]${notes ? ` (${notes})` : ''}\n`);
   }
+  for (const name of result.notDicom) process.stderr.write(`ignored (not DICOM): ${name}\n`);
   for (const skipped of result.skipped) process.stderr.write(`skipped: ${skipped.source}: ${skipped.reason}\n`);
   for (const error of result.errors) process.stderr.write(`${error.describe()}\n`);
   if (result.outputs.length === 0 && result.errors.length === 0) {
     process.stderr.write(`no DICOM images found in ${flags.input.join(', ')}\n`);
     return 2;
   }
-  return result.errors.reduce((code, error) => Math.max(code, error.exitCode), 0);
+  return exitCodeOf(result.outputs.length, result.errors);
+}
+
+/** 0 all converted; PARTIAL (1) some outputs written and some inputs failed; else the worst error's code. */
+export const PARTIAL_EXIT_CODE = 1;
+function exitCodeOf(outputs: number, errors: MedvoxError[]): number {
+  if (errors.length === 0) return 0;
+  if (outputs > 0) return PARTIAL_EXIT_CODE;
+  return errors.reduce((code, error) => Math.max(code, error.exitCode), 0);
 }
 
 export function registerConvert(program: Command): void {

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { MedvoxError } from '../core/errors.ts';
 
 export async function writeFileAtomic(path: string, data: Uint8Array | string | Uint8Array[]): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDirectory(dirname(path));
   const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
     if (Array.isArray(data)) {
@@ -22,5 +22,18 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
   } catch (error) {
     await rm(temporary, { force: true });
     throw new MedvoxError('IO_ERROR', `cannot write: ${(error as Error).message}`, { file: path, cause: error });
+  }
+}
+
+/** Create a folder (and its parents); a typed IO_ERROR naming it when that is impossible. */
+export async function ensureDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot create the output folder: ${(error as Error).message}`, {
+      file: dir,
+      hint: 'choose an --output folder you can write to',
+      cause: error,
+    });
   }
 }

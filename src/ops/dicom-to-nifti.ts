@@ -3,6 +3,7 @@
  * of the same name. A bad file or series is reported and the rest goes on; every output is written atomically.
  */
 import { join } from 'node:path';
+import { pixelInfo } from '../core/codecs/index.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import type { StackWarning } from '../core/geometry/stack.ts';
@@ -10,7 +11,7 @@ import { DEFAULT_NAME_PATTERN, expandPattern, UniqueNames } from '../core/sideca
 import { buildSidecar, type SidecarSlice } from '../core/sidecar/sidecar.ts';
 import { assembleVolumes, type Volume, volumeToNifti } from '../core/volume/index.ts';
 import { seriesIdentity } from '../core/volume/records.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
 
@@ -39,6 +40,8 @@ export interface ConvertedVolume {
   seriesInstanceUID: string;
   dims: number[];
   warnings: StackWarning[];
+  /** The files the volume was made from. */
+  sources: string[];
 }
 
 export interface DicomToNiftiResult {
@@ -55,6 +58,7 @@ const seriesKey = seriesIdentity;
 
 export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomToNiftiResult> {
   const report = options.onProgress ?? (() => {});
+  await ensureDirectory(options.outputDir);
   report({ phase: 'scan', done: 0, total: 0 });
   const loaded = await loadDicomInputs(options.inputs, {
     onFile: (done) => report({ phase: 'read', done, total: 0 }),
@@ -67,6 +71,12 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   };
   const series = new Map<string, DicomFile[]>();
   for (const file of loaded.files) {
+    const problem = pixelProblem(file);
+    if (problem) {
+      // One damaged image must not take its series down: report it and convert the rest.
+      result.errors.push(problem);
+      continue;
+    }
     const list = series.get(seriesKey(file)) ?? [];
     list.push(file);
     series.set(seriesKey(file), list);
@@ -90,6 +100,34 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
     report({ phase: 'convert', done: ++done, total: series.size });
   }
   return result;
+}
+
+/** A cheap check that a file's pixel data can be decoded at all (attributes present, native data long enough). */
+function pixelProblem(file: DicomFile): MedvoxError | undefined {
+  const element = file.dataset.get(0x7fe00010);
+  if (!element) return undefined;
+  try {
+    const info = pixelInfo(file.dataset, file.source);
+    if (element.bytes && !element.fragments) {
+      const subsampled = info.photometricInterpretation === 'YBR_FULL_422' ? 2 / 3 : 1;
+      const needed = Math.ceil(
+        (info.rows * info.columns * info.samplesPerPixel * subsampled * info.bitsAllocated * info.numberOfFrames) / 8,
+      );
+      if (element.bytes.length < needed) {
+        return new MedvoxError(
+          'PIXEL_DATA_LENGTH',
+          `Pixel Data has ${element.bytes.length} bytes, the image attributes need ${needed}`,
+          {
+            file: file.source,
+            hint: 'the file is truncated or its Rows / Columns / Bits Allocated are wrong',
+          },
+        );
+      }
+    }
+    return undefined;
+  } catch (error) {
+    return toMedvoxError(error, file.source);
+  }
 }
 
 function volumeName(volume: Volume, pattern: string): string {
@@ -150,5 +188,6 @@ async function writeVolume(
     seriesInstanceUID: volume.seriesInstanceUID,
     dims: volume.dims,
     warnings: volume.warnings,
+    sources: instances.map((file) => file.source ?? ''),
   };
 }
