@@ -1,0 +1,94 @@
+/**
+ * `npm run bench:convert`: medvox convert --dicom2nifti against dcm2niix in the same run, on a synthetic 300-slice
+ * 512x512 int16 CT and its JPEG-lossless copy (made with gdcmconv here). Several runs each; medians and ratios:
+ *   DICOM -> .nii       medvox / dcm2niix -z n   (target <= 1.0)
+ *   DICOM -> .nii.gz    medvox / dcm2niix -z y   (target <= 0.5)
+ *   JPEG lossless -> .nii  medvox / dcm2niix -z n (target <= 1.0)
+ * and medvox's peak memory (RSS of a child process) against the volume size (target <= 2.5x).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { writeDicom } from '../src/core/dicom/writer.ts';
+import { makePhantomSeries } from '../src/core/phantom/index.ts';
+
+const slices = Number(process.env.BENCH_SLICES ?? 300);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const root = mkdtempSync(join(tmpdir(), 'medvox-bench-convert-'));
+const native = join(root, 'native');
+const jpeg = join(root, 'jpeg-lossless');
+const cli = join(import.meta.dirname, '..', 'bin', 'medvox.js');
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+function timed(command: string, args: string[]): { ms: number; maxRssKiB: number } {
+  // GNU time gives the child's peak RSS; fall back to wall time only.
+  const started = performance.now();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8' });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
+  const lines = result.stderr.trim().split('\n');
+  return { ms, maxRssKiB: Number(lines[lines.length - 1]) || 0 };
+}
+
+try {
+  mkdirSync(native);
+  mkdirSync(jpeg);
+  const files = makePhantomSeries({
+    rows: 512,
+    columns: 512,
+    slices,
+    pixelSpacing: 0.7,
+    sliceSpacing: 1,
+    halfSize: 150,
+  });
+  files.forEach((file, index) => {
+    writeFileSync(join(native, `CT${String(index).padStart(4, '0')}.dcm`), writeDicom(file));
+  });
+  for (const name of readdirSync(native))
+    execFileSync('gdcmconv', ['-J', join(native, name), join(jpeg, name)], { stdio: 'ignore' });
+  const volumeMiB = (slices * 512 * 512 * 2) / 2 ** 20;
+  const pigz = spawnSync('sh', ['-c', 'command -v pigz']).status === 0;
+  console.log(
+    `${slices} slices 512x512 int16 (${volumeMiB.toFixed(0)} MiB), ${runs} runs each, medians; dcm2niix gzip: ${pigz ? 'pigz' : 'internal'}`,
+  );
+
+  const cases: Array<[string, string, string[], string[]]> = [
+    ['DICOM -> .nii', native, ['--no-gzip'], ['-z', 'n']],
+    ['DICOM -> .nii.gz', native, [], ['-z', 'y']],
+    ['JPEG lossless -> .nii', jpeg, ['--no-gzip'], ['-z', 'n']],
+  ];
+  for (const [label, input, ourFlags, theirFlags] of cases) {
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    let rss = 0;
+    for (let run = 0; run < runs; run++) {
+      const outA = join(root, `medvox-${run}`);
+      const outB = join(root, `dcm2niix-${run}`);
+      mkdirSync(outB, { recursive: true });
+      const a = timed(process.execPath, [
+        cli,
+        'convert',
+        '--dicom2nifti',
+        '--input',
+        input,
+        '--output',
+        outA,
+        ...ourFlags,
+      ]);
+      const b = timed('dcm2niix', [...theirFlags, '-o', outB, input]);
+      ours.push(a.ms);
+      theirs.push(b.ms);
+      rss = Math.max(rss, a.maxRssKiB);
+      rmSync(outA, { recursive: true, force: true });
+      rmSync(outB, { recursive: true, force: true });
+    }
+    const ratio = median(ours) / median(theirs);
+    console.log(
+      `${label.padEnd(24)} medvox ${median(ours).toFixed(0).padStart(6)} ms  dcm2niix ${median(theirs).toFixed(0).padStart(6)} ms  ratio ${ratio.toFixed(2)}  medvox peak RSS ${(rss / 1024).toFixed(0)} MiB = ${(rss / 1024 / volumeMiB).toFixed(2)}x the volume`,
+    );
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
