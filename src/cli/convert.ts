@@ -1,10 +1,13 @@
 /** `medvox convert --dicom2nifti|--nifti2dicom --input DIR --output DIR`: the flags of the original tool. */
+
+import { readFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { MedvoxError } from '../core/errors.ts';
 import { scanInputs } from '../io/scan.ts';
 import { dicomToNifti, type Progress } from '../ops/dicom-to-nifti.ts';
 import { niftiToDicom } from '../ops/nifti-to-dicom.ts';
+import type { SeriesFromNiftiOptions } from '../ops/nifti-to-series.ts';
 
 interface ConvertFlags {
   dicom2nifti?: boolean;
@@ -14,6 +17,12 @@ interface ConvertFlags {
   gzip: boolean;
   pattern?: string;
   keepUids?: boolean;
+  modality?: string;
+  patientName?: string;
+  patientId?: string;
+  studyDescription?: string;
+  seriesDescription?: string;
+  patientJson?: string;
 }
 
 /** NIfTI files below the inputs (folders scanned recursively). */
@@ -24,10 +33,52 @@ async function niftiInputs(inputs: string[]): Promise<string[]> {
   return found;
 }
 
-async function runNiftiToDicom(inputs: string[], output: string, keepUids: boolean): Promise<number> {
+/** --modality and the patient / study flags (or a JSON file with the same keys) for series without a sidecar. */
+async function newSeriesOptions(flags: ConvertFlags): Promise<SeriesFromNiftiOptions | undefined> {
+  if (!flags.modality) return undefined;
+  const modality = flags.modality.toUpperCase();
+  if (modality !== 'CT' && modality !== 'MR')
+    throw new MedvoxError('USAGE', `--modality must be CT or MR, not ${flags.modality}`);
+  let fromFile: Record<string, string> = {};
+  if (flags.patientJson) {
+    try {
+      fromFile = JSON.parse(await readFile(flags.patientJson, 'utf8')) as Record<string, string>;
+    } catch (error) {
+      throw new MedvoxError('USAGE', `cannot read --patient-json: ${(error as Error).message}`, {
+        file: flags.patientJson,
+      });
+    }
+  }
+  const pick = (key: string, flag: string | undefined) => flag ?? fromFile[key];
+  const options: SeriesFromNiftiOptions = { modality };
+  const fields: Array<[keyof SeriesFromNiftiOptions & string, string | undefined]> = [
+    ['patientName', pick('patientName', flags.patientName)],
+    ['patientId', pick('patientId', flags.patientId)],
+    ['studyDescription', pick('studyDescription', flags.studyDescription)],
+    ['seriesDescription', pick('seriesDescription', flags.seriesDescription)],
+    ['patientBirthDate', fromFile.patientBirthDate],
+    ['patientSex', fromFile.patientSex],
+    ['studyDate', fromFile.studyDate],
+    ['accessionNumber', fromFile.accessionNumber],
+  ];
+  for (const [key, value] of fields) if (value !== undefined) Object.assign(options, { [key]: value });
+  return options;
+}
+
+async function runNiftiToDicom(
+  inputs: string[],
+  output: string,
+  keepUids: boolean,
+  newSeries: SeriesFromNiftiOptions | undefined,
+): Promise<number> {
   const files = await niftiInputs(inputs);
   if (files.length === 0) throw new MedvoxError('USAGE', `no .nii / .nii.gz files in ${inputs.join(', ')}`);
-  const result = await niftiToDicom({ inputs: files, outputDir: output, keepUids });
+  const result = await niftiToDicom({
+    inputs: files,
+    outputDir: output,
+    keepUids,
+    ...(newSeries ? { newSeries } : {}),
+  });
   for (const series of result.series) {
     const note = series.unchanged
       ? 'stored values unchanged'
@@ -68,7 +119,8 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
   if (!flags.input?.length || !flags.output) {
     throw new MedvoxError('USAGE', '--input and --output are required', { hint: 'medvox convert --help' });
   }
-  if (flags.nifti2dicom) return runNiftiToDicom(flags.input, flags.output, Boolean(flags.keepUids));
+  if (flags.nifti2dicom)
+    return runNiftiToDicom(flags.input, flags.output, Boolean(flags.keepUids), await newSeriesOptions(flags));
   const progress = progressReporter();
   const result = await dicomToNifti({
     inputs: flags.input,
@@ -110,6 +162,15 @@ export function registerConvert(program: Command): void {
     .option('-o, --output <dir>', 'output folder (created if missing)')
     .option('--no-gzip', 'write .nii instead of .nii.gz')
     .option('--keep-uids', 'NIfTI -> DICOM: reuse the original Series / SOP Instance UIDs (default: new ones)')
+    .option('--modality <CT|MR>', 'NIfTI -> DICOM without a sidecar: make a new CT or MR series')
+    .option('--patient-name <name>', 'new series: Patient Name (DICOM PN, e.g. Doe^Jane)')
+    .option('--patient-id <id>', 'new series: Patient ID')
+    .option('--study-description <text>', 'new series: Study Description')
+    .option('--series-description <text>', 'new series: Series Description')
+    .option(
+      '--patient-json <file>',
+      'new series: a JSON file with patientName, patientId, patientBirthDate, patientSex, studyDate, studyDescription, seriesDescription, accessionNumber',
+    )
     .option(
       '-f, --pattern <pattern>',
       'output name pattern (dcm2niix tokens: %s series number, %d description, %p protocol, %i patient ID, %m modality, %t study date+time)',

@@ -4,6 +4,7 @@
  * were not changed; when they were (float data, another scaling), Rescale Slope / Intercept are recomputed to fit
  * the stored type and the largest quantisation error is reported. New Series / SOP Instance UIDs unless keepUids.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { datasetFromJson } from '../core/dicom/json.ts';
@@ -16,6 +17,7 @@ import type { NiftiImage } from '../core/nifti/index.ts';
 import { instanceJson, isSidecar, type Sidecar } from '../core/sidecar/sidecar.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readNiftiFile } from '../io/nifti-file.ts';
+import { type SeriesFromNiftiOptions, seriesFromNifti } from './nifti-to-series.ts';
 
 export interface NiftiToDicomOptions {
   /** NIfTI files (.nii / .nii.gz), each with its sidecar beside it. */
@@ -23,6 +25,8 @@ export interface NiftiToDicomOptions {
   outputDir: string;
   /** Reuse the original Series / SOP Instance UIDs (default: new ones). */
   keepUids?: boolean;
+  /** Without a sidecar: make a new CT or MR series (geometry from the affine, patient / study from these). */
+  newSeries?: SeriesFromNiftiOptions;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -55,7 +59,7 @@ async function readSidecar(path: string, nifti: string): Promise<Sidecar> {
   } catch {
     throw new MedvoxError('USAGE', 'no medvox sidecar beside the NIfTI file', {
       file: nifti,
-      hint: `expected ${path}; without a sidecar use --modality CT|MR (not available yet)`,
+      hint: `expected ${path}; without a sidecar give --modality CT or MR to make a new series`,
     });
   }
   const parsed = JSON.parse(text) as unknown;
@@ -80,7 +84,10 @@ export async function niftiToDicom(options: NiftiToDicomOptions): Promise<NiftiT
 }
 
 async function rebuildSeries(nifti: string, options: NiftiToDicomOptions): Promise<RebuiltSeries> {
-  const sidecar = await readSidecar(sidecarPathOf(nifti), nifti);
+  const sidecarPath = sidecarPathOf(nifti);
+  // A BIDS JSON from dcm2niix is not a medvox sidecar: with --modality, make a new series from the NIfTI.
+  if (options.newSeries && !(await hasMedvoxSidecar(sidecarPath))) return newSeries(nifti, options.newSeries, options);
+  const sidecar = await readSidecar(sidecarPath, nifti);
   const image = await readNiftiFile(nifti);
   const [nx = 1, ny = 1, nz = 1, nt = 1] = image.header.dim.slice(1);
   const first = datasetFromJson(instanceJson(sidecar, 0));
@@ -136,6 +143,42 @@ async function rebuildSeries(nifti: string, options: NiftiToDicomOptions): Promi
     unchanged: quantisation.unchanged,
     maxQuantisationError: maxError,
     warnings: [...warnings],
+  };
+}
+
+async function hasMedvoxSidecar(path: string): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  try {
+    return isSidecar(JSON.parse(await readFile(path, 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/** No sidecar: a new conformant CT / MR series from the NIfTI alone. */
+async function newSeries(
+  nifti: string,
+  series: SeriesFromNiftiOptions,
+  options: NiftiToDicomOptions,
+): Promise<RebuiltSeries> {
+  const image = await readNiftiFile(nifti);
+  const { files, maxQuantisationError } = seriesFromNifti(image, series, nifti);
+  const outputDir = join(options.outputDir, basename(nifti).replace(/\.nii(\.gz)?$/, ''));
+  const paths: string[] = [];
+  for (const [index, file] of files.entries()) {
+    const path = join(outputDir, `IM${String(index + 1).padStart(5, '0')}.dcm`);
+    await writeFileAtomic(path, writeDicom(file));
+    paths.push(path);
+    options.onProgress?.(index + 1, files.length);
+  }
+  return {
+    source: nifti,
+    outputDir,
+    files: paths,
+    seriesInstanceUID: files[0]?.dataset.string('SeriesInstanceUID') ?? '',
+    unchanged: maxQuantisationError === 0,
+    maxQuantisationError,
+    warnings: ['no sidecar: a new series was made from the NIfTI geometry and the patient / study flags'],
   };
 }
 

@@ -4,7 +4,8 @@
  * a body box (value 100), marker A (1000) in the Left-Anterior-Superior corner and marker B (500) on the
  * Right-Posterior edge at mid height. A cube hides flips; this one does not.
  */
-import { Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
+import { imageInstance } from '../dicom/image-instance.ts';
+import type { DicomFile } from '../dicom/model.ts';
 import { generateUid } from '../dicom/uid.ts';
 import { add, cross, scale, type Vec3 } from '../geometry/affine.ts';
 
@@ -100,64 +101,34 @@ export function makePhantomSeries(options: PhantomOptions = {}): DicomFile[] {
         pixels[r * columns + c] = phantomValue(p, halfSize);
       }
     }
-    const sopUid = generateUid(`${seed}-sop-${k}`);
-    const sopClass = modality === 'CT' ? '1.2.840.10008.5.1.4.1.1.2' : '1.2.840.10008.5.1.4.1.1.4';
-    const ds = new Dataset()
-      .setStrings('SpecificCharacterSet', 'ISO_IR 100')
-      .setStrings('ImageType', ['ORIGINAL', 'PRIMARY', 'AXIAL'])
-      .setStrings('SOPClassUID', sopClass)
-      .setStrings('SOPInstanceUID', sopUid)
-      .setStrings('StudyDate', '20260101')
-      .setStrings('SeriesDate', '20260101')
-      .setStrings('StudyTime', '120000')
-      .setStrings('SeriesTime', '120000')
-      .setStrings('AccessionNumber', '')
-      .setStrings('Modality', modality)
-      .setStrings('Manufacturer', 'medvox')
-      .setStrings('ReferringPhysicianName', '')
-      .setStrings('SeriesDescription', options.seriesDescription ?? `Phantom ${orientation}`)
-      .setStrings('PatientName', options.patientName ?? 'Phantom^Asymmetric')
-      .setStrings('PatientID', options.patientId ?? 'PHANTOM-001')
-      .setStrings('PatientBirthDate', '')
-      .setStrings('PatientSex', 'O')
-      .setStrings('SliceThickness', String(sliceSpacing))
-      .setStrings('StudyInstanceUID', studyUid)
-      .setStrings('SeriesInstanceUID', seriesUid)
-      .setStrings('StudyID', '1')
-      .setStrings('SeriesNumber', String(options.seriesNumber ?? 1))
-      .setStrings('InstanceNumber', String(k + 1))
-      .setNumbers('ImagePositionPatient', position, 'DS')
-      .setNumbers('ImageOrientationPatient', [...X, ...Y], 'DS')
-      .setStrings('FrameOfReferenceUID', frameOfReference)
-      .setStrings('PositionReferenceIndicator', '')
-      .setNumbers('SamplesPerPixel', 1)
-      .setStrings('PhotometricInterpretation', 'MONOCHROME2')
-      .setNumbers('Rows', rows)
-      .setNumbers('Columns', columns)
-      .setNumbers('PixelSpacing', [pixelSpacing, pixelSpacing], 'DS')
-      .setNumbers('BitsAllocated', 16)
-      .setNumbers('BitsStored', 16)
-      .setNumbers('HighBit', 15)
-      .setNumbers('PixelRepresentation', 1)
-      .setBytes('PixelData', new Uint8Array(pixels.buffer), 'OW');
-    if (modality === 'CT') {
-      ds.setNumbers('RescaleIntercept', -1024, 'DS')
-        .setNumbers('RescaleSlope', 1, 'DS')
-        .setStrings('RescaleType', 'HU');
-      ds.setStrings('KVP', '120');
-    } else {
-      ds.setStrings('ScanningSequence', 'GR').setStrings('SequenceVariant', 'NONE').setStrings('ScanOptions', '');
-      ds.setStrings('MRAcquisitionType', '3D').setNumbers('RepetitionTime', 8, 'DS').setNumbers('EchoTime', 3, 'DS');
-      ds.setStrings('EchoTrainLength', '1').setNumbers('MagneticFieldStrength', 3, 'DS');
-    }
-    const meta = new Dataset();
-    files.push({
-      meta,
-      dataset: ds,
-      transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian,
-      hasPreamble: true,
+    const file = imageInstance({
+      modality,
+      studyInstanceUID: studyUid,
+      seriesInstanceUID: seriesUid,
+      sopInstanceUID: generateUid(`${seed}-sop-${k}`),
+      frameOfReferenceUID: frameOfReference,
+      seriesNumber: options.seriesNumber ?? 1,
+      seriesDescription: options.seriesDescription ?? `Phantom ${orientation}`,
+      instanceNumber: k + 1,
+      patientName: options.patientName ?? 'Phantom^Asymmetric',
+      patientId: options.patientId ?? 'PHANTOM-001',
+      patientSex: 'O',
+      studyDate: '20260101',
+      studyTime: '120000',
+      studyId: '1',
+      rows,
+      columns,
+      position,
+      orientation: [...X, ...Y],
+      pixelSpacing: [pixelSpacing, pixelSpacing],
+      sliceThickness: sliceSpacing,
+      pixels,
+      rescaleSlope: 1,
+      rescaleIntercept: modality === 'CT' ? -1024 : 0,
+      imageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
       source: `phantom-${orientation}-${k + 1}.dcm`,
     });
+    files.push(file);
   }
   return files;
 }
