@@ -7,12 +7,12 @@
  * and medvox's peak memory (RSS of a child process) against the volume size (target <= 2.5x).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeDicom } from '../src/core/dicom/writer.ts';
-import { makePhantomSeries } from '../src/core/phantom/index.ts';
+
+import { median, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -20,7 +20,6 @@ const root = mkdtempSync(join(tmpdir(), 'medvox-bench-convert-'));
 const native = join(root, 'native');
 const jpeg = join(root, 'jpeg-lossless');
 const cli = join(import.meta.dirname, '..', 'bin', 'medvox.js');
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function timed(command: string, args: string[]): { ms: number; maxRssKiB: number } {
   // GNU time gives the child's peak RSS; fall back to wall time only.
@@ -35,17 +34,7 @@ function timed(command: string, args: string[]): { ms: number; maxRssKiB: number
 try {
   mkdirSync(native);
   mkdirSync(jpeg);
-  const files = makePhantomSeries({
-    rows: 512,
-    columns: 512,
-    slices,
-    pixelSpacing: 0.7,
-    sliceSpacing: 1,
-    halfSize: 150,
-  });
-  files.forEach((file, index) => {
-    writeFileSync(join(native, `CT${String(index).padStart(4, '0')}.dcm`), writeDicom(file));
-  });
+  writeSyntheticCt(native, slices);
   for (const name of readdirSync(native))
     execFileSync('gdcmconv', ['-J', join(native, name), join(jpeg, name)], { stdio: 'ignore' });
   const volumeMiB = (slices * 512 * 512 * 2) / 2 ** 20;

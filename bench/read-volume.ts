@@ -6,15 +6,14 @@
  * Each is run several times; the median and the ratio are printed. Not a test: numbers for the closing notes.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { writeDicom } from '../src/core/dicom/writer.ts';
-import { makePhantomSeries } from '../src/core/phantom/index.ts';
 import { assembleVolumes, volumeToNifti } from '../src/core/volume/index.ts';
 import { loadDicomInputs } from '../src/io/load-dicom.ts';
 import { writeNiftiFile } from '../src/io/nifti-file.ts';
+import { median, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -22,21 +21,9 @@ const root = mkdtempSync(join(tmpdir(), 'medvox-bench-'));
 const dicomDir = join(root, 'dicom');
 mkdirSync(dicomDir);
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 try {
   const started = performance.now();
-  const files = makePhantomSeries({
-    rows: 512,
-    columns: 512,
-    slices,
-    pixelSpacing: 0.7,
-    sliceSpacing: 1,
-    halfSize: 150,
-  });
-  files.forEach((file, index) => {
-    writeFileSync(join(dicomDir, `CT${String(index).padStart(4, '0')}.dcm`), writeDicom(file));
-  });
+  writeSyntheticCt(dicomDir, slices);
   console.log(`generated ${slices} slices of 512x512 int16 in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const readOnly: number[] = [];
