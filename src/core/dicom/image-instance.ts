@@ -64,7 +64,8 @@ export function imageInstance(input: ImageInstanceInput): DicomFile {
   ds.setStrings('SpecificCharacterSet', 'ISO_IR 192')
     .setStrings(
       'ImageType',
-      input.imageType ?? (input.modality === 'CT' ? ['DERIVED', 'SECONDARY', 'AXIAL'] : ['DERIVED', 'SECONDARY', 'OTHER']),
+      input.imageType ??
+        (input.modality === 'CT' ? ['DERIVED', 'SECONDARY', 'AXIAL'] : ['DERIVED', 'SECONDARY', 'OTHER']),
     )
     .setStrings('SOPClassUID', SOP_CLASS[input.modality])
     .setStrings('SOPInstanceUID', input.sopInstanceUID)
