@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { tagOf } from '../core/dicom/dictionary.ts';
 import { datasetFromJson } from '../core/dicom/json.ts';
 import { type Dataset, type DicomFile, TransferSyntax } from '../core/dicom/model.ts';
 import { generateUid } from '../core/dicom/uid.ts';
@@ -123,6 +124,7 @@ async function rebuildSeries(nifti: string, options: NiftiToDicomOptions): Promi
       dataset.setStrings('SOPInstanceUID', generateUid());
     }
     fillBlankUids(dataset, meta, studyUid, seriesUid, warnings);
+    addMissingType2(dataset);
     maxError = Math.max(maxError, writePixels(dataset, image, slice.k, slice.t, quantisation));
     const file: DicomFile = {
       meta,
@@ -180,6 +182,76 @@ async function newSeries(
     maxQuantisationError,
     warnings: ['no sidecar: a new series was made from the NIfTI geometry and the patient / study flags'],
   };
+}
+
+/**
+ * Type 2 (and CT / MR Type 2C) attributes of the Patient, General Study, General Series, Frame of Reference,
+ * General Equipment and General Image modules that vendor data sometimes omits: added empty, never changed.
+ */
+const TYPE2_KEYWORDS = [
+  'PatientName',
+  'PatientID',
+  'PatientBirthDate',
+  'PatientSex',
+  'StudyDate',
+  'StudyTime',
+  'ReferringPhysicianName',
+  'StudyID',
+  'AccessionNumber',
+  'SeriesNumber',
+  'PositionReferenceIndicator',
+  'Manufacturer',
+  'InstanceNumber',
+] as const;
+
+/** Body parts that are not paired (PS3.16 CID 4031): Laterality must then be absent. */
+const UNPAIRED_BODY_PARTS = new Set([
+  'HEAD',
+  'BRAIN',
+  'SKULL',
+  'NECK',
+  'CHEST',
+  'THORAX',
+  'HEART',
+  'ABDOMEN',
+  'PELVIS',
+  'SPINE',
+  'CSPINE',
+  'TSPINE',
+  'LSPINE',
+  'SSPINE',
+  'LIVER',
+  'PANCREAS',
+  'SPLEEN',
+  'BLADDER',
+  'PROSTATE',
+  'UTERUS',
+  'WHOLEBODY',
+  'CHESTABDOMEN',
+  'ABDOMENPELVIS',
+  'CHESTABDPELVIS',
+  'HEADNECK',
+  'AORTA',
+  'STOMACH',
+  'COLON',
+  'RECTUM',
+  'TRACHEA',
+  'ESOPHAGUS',
+]);
+
+function addMissingType2(dataset: Dataset): void {
+  for (const keyword of TYPE2_KEYWORDS) {
+    if (dataset.get(tagOf(keyword)) === undefined) dataset.setStrings(keyword, '');
+  }
+  // Laterality (2C) is required for paired (or unknown) body parts and forbidden for unpaired ones.
+  const bodyPart = (dataset.string('BodyPartExamined') ?? '').toUpperCase();
+  if (dataset.get(tagOf('Laterality')) === undefined && !UNPAIRED_BODY_PARTS.has(bodyPart)) {
+    dataset.setStrings('Laterality', '');
+  }
+  const modality = dataset.string('Modality');
+  if ((modality === 'CT' || modality === 'MR') && dataset.get(tagOf('PatientPosition')) === undefined) {
+    dataset.setStrings('PatientPosition', '');
+  }
 }
 
 /**
