@@ -1,4 +1,6 @@
 /** Every DICOM file below some inputs (folders, zips), read with a few reads in flight; bad files are reported. */
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
@@ -40,10 +42,66 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
     }
   };
   await Promise.all(Array.from({ length: concurrency ?? 8 }, worker));
+  const directories: DicomFile[] = [];
   slots.forEach((slot, index) => {
     if (slot === 'not-dicom') result.notDicom.push(candidates[index]!.name);
     else if (slot instanceof MedvoxError) result.failed.push(slot);
+    else if (isDicomdir(slot)) directories.push(slot);
     else result.files.push(slot);
   });
+  // A DICOMDIR given as input brings the files it references (those a folder scan did not already find).
+  const loaded = new Set(result.files.map((file) => file.source));
+  const referenced = directories.flatMap((dir) => referencedFiles(dir)).filter((path) => !loaded.has(path));
+  if (referenced.length > 0) {
+    const more = await loadDicomInputs([...new Set(referenced)], { ...options, onFile: undefined });
+    result.files.push(...more.files);
+    result.failed.push(...more.failed);
+    result.notDicom.push(...more.notDicom);
+  }
   return result;
+}
+
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+
+function isDicomdir(file: DicomFile): boolean {
+  return (
+    (file.dataset.string('SOPClassUID') ?? file.meta.string('MediaStorageSOPClassUID')) === MEDIA_STORAGE_DIRECTORY
+  );
+}
+
+/**
+ * Files a DICOMDIR references (PS3.3 F.3: Referenced File ID, path components relative to the DICOMDIR's folder).
+ * Media file systems are case-insensitive: components are matched to the real names ignoring case.
+ */
+export function referencedFiles(dicomdir: DicomFile): string[] {
+  if (!dicomdir.source || dicomdir.source.includes('!/')) return [];
+  const base = dirname(dicomdir.source);
+  const out: string[] = [];
+  for (const record of dicomdir.dataset.items('DirectoryRecordSequence')) {
+    const components = record.strings('ReferencedFileID').filter((part) => part !== '');
+    if (components.length === 0) continue;
+    const path = resolveCaseInsensitive(base, components);
+    if (path) out.push(path);
+  }
+  return out;
+}
+
+function resolveCaseInsensitive(base: string, components: string[]): string | undefined {
+  let current = base;
+  for (const component of components) {
+    const exact = join(current, component);
+    if (existsSync(exact)) {
+      current = exact;
+      continue;
+    }
+    let match: string | undefined;
+    try {
+      match = readdirSync(current).find((name) => name.toUpperCase() === component.toUpperCase());
+    } catch {
+      return undefined;
+    }
+    if (!match) return undefined;
+    current = join(current, match);
+  }
+  return current;
 }
