@@ -59,6 +59,10 @@ const EXCEPTIONS: Record<string, { voxelTolerance?: number; affineTolerance?: nu
     affineTolerance: 2e-3,
     reason: 'DWI positions rounded in the header: 1.5e-3 mm',
   },
+  'mr/sequence_classifier_singles': {
+    voxelTolerance: 0.05,
+    reason: 'Philips precise scaling: dcm2niix stores 1/ScaleSlope in float32, medvox in double (relative 1e-7)',
+  },
   'mr/philips_enhanced_fieldmap/dicom': {
     voxelTolerance: 0.01,
     reason: 'dcm2niix re-derives the Hz field map slope (0.24420166 vs the RWV 0.24420024)',
@@ -128,7 +132,11 @@ test('dicomToNifti writes the volumes dcm2niix writes, identical in patient spac
     t.diagnostic(exception ? `${line} (exception: ${exception.reason})` : line);
     if ((missing.length || unmatched.length) && !COUNT_EXCEPTIONS[key]) {
       failures.push(`${line}; missing ${missing.join(', ')}; unmatched ${unmatched.join(', ')}`);
-    } else if (COUNT_EXCEPTIONS[key]) t.diagnostic(`  documented difference: ${COUNT_EXCEPTIONS[key]}`);
+    } else if (COUNT_EXCEPTIONS[key]) {
+      t.diagnostic(
+        `  documented difference: ${COUNT_EXCEPTIONS[key]}; missing ${missing.join(', ') || '-'}; unmatched ${unmatched.join(', ') || '-'}`,
+      );
+    }
   }
   assert.ok(compared >= 40, `compared ${compared} volumes`);
   assert.deepEqual(failures, []);
