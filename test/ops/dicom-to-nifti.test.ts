@@ -77,7 +77,7 @@ const COUNT_EXCEPTIONS: Record<string, string> = {
   'other/us_nm_sc_pydicom_data':
     'colour, palette and float (parametric map) images: dcm2niix writes RGB24 / float NIfTI; medvox reports UNSUPPORTED_PIXEL_FORMAT for colour volumes (not built yet)',
   'mr/sequence_classifier_singles':
-    'single files from 36 series: 6 Philips/UIH singles do not match yet (listed in the test output; converter issue)',
+    '32 of 35 identical; not yet: the overlay plane dcm2niix writes as an extra _ROI1 volume (medvox does not export overlays), a Philips pCASL source whose scaling differs, and a UIH DTI file without Image Position / Orientation that dcm2niix places from private tags',
 };
 
 function seriesFolders(): string[] {
