@@ -60,8 +60,9 @@ const EXCEPTIONS: Record<string, { voxelTolerance?: number; affineTolerance?: nu
     reason: 'DWI positions rounded in the header: 1.5e-3 mm',
   },
   'mr/sequence_classifier_singles': {
-    voxelTolerance: 0.05,
-    reason: 'Philips precise scaling: dcm2niix stores 1/ScaleSlope in float32, medvox in double (relative 1e-7)',
+    voxelTolerance: 0.1,
+    reason:
+      'Philips precise scaling: dcm2niix computes 1/ScaleSlope in float32, medvox in double; the float32 slopes differ by one ulp (relative 1.2e-7: 0.1 at the largest value, 844,862)',
   },
   'mr/philips_enhanced_fieldmap/dicom': {
     voxelTolerance: 0.01,
@@ -77,7 +78,7 @@ const COUNT_EXCEPTIONS: Record<string, string> = {
   'other/us_nm_sc_pydicom_data':
     'colour, palette and float (parametric map) images: dcm2niix writes RGB24 / float NIfTI; medvox reports UNSUPPORTED_PIXEL_FORMAT for colour volumes (not built yet)',
   'mr/sequence_classifier_singles':
-    '32 of 35 identical; not yet: the overlay plane dcm2niix writes as an extra _ROI1 volume (medvox does not export overlays), a Philips pCASL source whose scaling differs, and a UIH DTI file without Image Position / Orientation that dcm2niix places from private tags',
+    '33 of 35 identical; not yet: the overlay plane dcm2niix writes as an extra _ROI1 volume (medvox does not export overlays) and a UIH DTI file without Image Position / Orientation that dcm2niix places from private tags',
 };
 
 function seriesFolders(): string[] {
