@@ -1,7 +1,7 @@
 /** Every DICOM file below some inputs (folders, zips), read with a few reads in flight; bad files are reported. */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DicomFile } from '../core/dicom/model.ts';
+import type { Dataset, DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { type InputFile, scanInputs } from './scan.ts';
@@ -16,6 +16,11 @@ export interface LoadResult {
 
 export interface LoadOptions extends Omit<ReadOptions, 'source'> {
   concurrency?: number;
+  /**
+   * Copy every value but the pixel data out of the file buffer, so that dropping the pixel data later frees the
+   * file's memory (the converter does, volume by volume).
+   */
+  detach?: boolean;
   onFile?: (done: number) => void;
 }
 
@@ -26,14 +31,17 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
   const slots: Array<DicomFile | MedvoxError | 'not-dicom'> = new Array(candidates.length);
   let next = 0;
   let done = 0;
-  const { concurrency, onFile, ...readOptions } = options;
+  const { concurrency, onFile, detach, ...readOptions } = options;
   // A few reads in flight hide file-system latency; parsing stays on this thread.
   const worker = async (): Promise<void> => {
     while (next < candidates.length) {
       const index = next++;
       const input = candidates[index]!;
       try {
-        slots[index] = readDicom(await input.read(), { ...readOptions, source: input.name });
+        const file = readDicom(await input.read(), { ...readOptions, source: input.name });
+        if (detach) detachValues(file.meta);
+        if (detach) detachValues(file.dataset);
+        slots[index] = file;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
         slots[index] = typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE' ? 'not-dicom' : typed;
@@ -104,4 +112,14 @@ function resolveCaseInsensitive(base: string, components: string[]): string | un
     current = join(current, match);
   }
   return current;
+}
+
+const PIXEL_TAGS = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
+
+/** Give every non-pixel value its own small buffer (see LoadOptions.detach). */
+function detachValues(dataset: Dataset): void {
+  for (const element of dataset.elements.values()) {
+    if (element.items) for (const item of element.items) detachValues(item);
+    if (element.bytes && !PIXEL_TAGS.has(element.tag)) element.bytes = element.bytes.slice();
+  }
 }

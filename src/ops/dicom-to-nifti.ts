@@ -61,6 +61,7 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   await ensureDirectory(options.outputDir);
   report({ phase: 'scan', done: 0, total: 0 });
   const loaded = await loadDicomInputs(options.inputs, {
+    detach: true,
     onFile: (done) => report({ phase: 'read', done, total: 0 }),
   });
   const result: DicomToNiftiResult = {
@@ -86,7 +87,7 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   let done = 0;
   for (const files of series.values()) {
     try {
-      const assembly = await assembleVolumes(files);
+      const assembly = await assembleVolumes(files, undefined, { releasePixelData: true });
       result.skipped.push(...assembly.skipped);
       for (const volume of assembly.volumes) {
         const output = await writeVolume(volume, files, options, names, extension);

@@ -94,7 +94,21 @@ function splitConsistent(records: SliceRecord[]): SliceRecord[][][] {
   return [positions.map((list) => [list[0]!])];
 }
 
-export async function assembleVolumes(files: DicomFile[], onProgress?: ProgressCallback): Promise<AssemblyResult> {
+export interface AssembleOptions {
+  /**
+   * Drop each file's Pixel Data from its dataset once all its frames are in a volume, so that a large series is
+   * not held twice (files + volume). For callers that own the files (the converter).
+   */
+  releasePixelData?: boolean;
+}
+
+const PIXEL_TAGS = [0x7fe00010, 0x7fe00008, 0x7fe00009];
+
+export async function assembleVolumes(
+  files: DicomFile[],
+  onProgress?: ProgressCallback,
+  options: AssembleOptions = {},
+): Promise<AssemblyResult> {
   const skipped: AssemblyResult['skipped'] = [];
   const groups = new Map<string, SliceRecord[]>();
   for (const file of files) {
@@ -116,20 +130,27 @@ export async function assembleVolumes(files: DicomFile[], onProgress?: ProgressC
   }
   const plans = [...groups.values()].flatMap(splitConsistent);
   const total = plans.reduce((sum, positions) => sum + positions.length * positions[0]!.length, 0);
+  // Frames still to decode per file, for releasing pixel data as soon as a file is done.
+  const pending = new Map<DicomFile, number>();
+  for (const record of plans.flat(2)) pending.set(record.file, (pending.get(record.file) ?? 0) + 1);
   let done = 0;
   const volumes: Volume[] = [];
   for (const positions of plans) {
     volumes.push(
-      await buildVolume(positions, () => {
+      await buildVolume(positions, (record) => {
         done++;
         onProgress?.(done, total);
+        if (!options.releasePixelData) return;
+        const left = (pending.get(record.file) ?? 1) - 1;
+        pending.set(record.file, left);
+        if (left === 0) for (const tag of PIXEL_TAGS) record.file.dataset.delete(tag);
       }),
     );
   }
   return { volumes, skipped };
 }
 
-async function buildVolume(positions: SliceRecord[][], tick: () => void): Promise<Volume> {
+async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => void): Promise<Volume> {
   const first = positions[0]![0]!;
   const nz = positions.length;
   const nt = positions[0]!.length;
@@ -149,6 +170,21 @@ async function buildVolume(positions: SliceRecord[][], tick: () => void): Promis
   for (let t = 0; t < nt; t++) {
     for (let k = 0; k < nz; k++) {
       const record = positions[k]![t]!;
+      const base = (t * nz + k) * sliceSize;
+      const native = uniformRescale ? nativeFrame(record) : undefined;
+      if (native && (!data || data instanceof native.type)) {
+        // Fast path: uncompressed grey data goes from the file bytes into the volume in one copy.
+        data ??= new native.type(sliceSize * nz * nt);
+        copyNative(native, data, base, record);
+        slices[t]!.push({
+          sopInstanceUID: record.sopInstanceUID,
+          source: record.file.source,
+          frameIndex: record.frameIndex,
+          position: record.plane.position,
+        });
+        tick(record);
+        continue;
+      }
       const decoded = await decodeRecord(record);
       if (decoded.samplesPerPixel !== 1) {
         throw new MedvoxError('UNSUPPORTED_PIXEL_FORMAT', 'colour images cannot be assembled into a volume', {
@@ -161,7 +197,6 @@ async function buildVolume(positions: SliceRecord[][], tick: () => void): Promis
           ? new (decoded.pixels.constructor as new (n: number) => PixelArray)(total)
           : new Float32Array(total);
       }
-      const base = (t * nz + k) * sliceSize;
       copySlice(decoded.pixels, data, base, record, uniformRescale);
       slices[t]!.push({
         sopInstanceUID: record.sopInstanceUID,
@@ -169,7 +204,7 @@ async function buildVolume(positions: SliceRecord[][], tick: () => void): Promis
         frameIndex: record.frameIndex,
         position: record.plane.position,
       });
-      tick();
+      tick(record);
     }
   }
   return {
@@ -221,6 +256,80 @@ function copySlice(source: PixelArray, target: PixelArray, base: number, record:
       (target as Int16Array).set((source as Int16Array).subarray(from, from + columns), to);
     } else {
       for (let c = 0; c < columns; c++) target[to + c] = Number(source[from + c]) * slope + intercept;
+    }
+  }
+}
+
+type PixelArrayType = new (
+  length: number,
+) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+interface NativeFrame {
+  /** The frame's bytes (little endian), a view into the file. */
+  bytes: Uint8Array;
+  type: PixelArrayType;
+  bytesPerSample: number;
+  bitsStored: number;
+  signed: boolean;
+}
+
+/**
+ * The frame of a record when it can be copied as is: native (not encapsulated) grey integer data, long enough.
+ * Anything else (compressed, colour, float, 1-bit, short data) takes the codec path, which also reports errors.
+ */
+function nativeFrame(record: SliceRecord): NativeFrame | undefined {
+  const ds = record.file.dataset;
+  const element = ds.get(0x7fe00010);
+  if (!element?.bytes || element.fragments) return undefined;
+  const bitsAllocated = ds.number('BitsAllocated');
+  if (
+    (ds.number('SamplesPerPixel') ?? 1) !== 1 ||
+    (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32)
+  ) {
+    return undefined;
+  }
+  const signed = ds.number('PixelRepresentation') === 1;
+  const bytesPerSample = bitsAllocated / 8;
+  const frameRows = record.tile ? record.rows * record.tile.perRow : record.rows;
+  const frameColumns = record.tile ? record.columns * record.tile.perRow : record.columns;
+  const frameBytes = frameRows * frameColumns * bytesPerSample;
+  const start = record.frameIndex * frameBytes;
+  if (start + frameBytes > element.bytes.length) return undefined;
+  const types: Record<number, [PixelArrayType, PixelArrayType]> = {
+    8: [Uint8Array, Int8Array],
+    16: [Uint16Array, Int16Array],
+    32: [Uint32Array, Int32Array],
+  };
+  return {
+    bytes: element.bytes.subarray(start, start + frameBytes),
+    type: types[bitsAllocated]![signed ? 1 : 0],
+    bytesPerSample,
+    bitsStored: ds.number('BitsStored') ?? bitsAllocated,
+    signed,
+  };
+}
+
+/** Rows flipped (j = rows-1-r), tile cut out for mosaics, then masked / sign-extended to Bits Stored as the codecs do. */
+function copyNative(frame: NativeFrame, target: PixelArray, base: number, record: SliceRecord): void {
+  const { rows, columns } = record;
+  const size = frame.bytesPerSample;
+  const targetBytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+  const frameColumns = record.tile ? columns * record.tile.perRow : columns;
+  const tileRow = record.tile ? Math.floor(record.tile.index / record.tile.perRow) : 0;
+  const tileColumn = record.tile ? record.tile.index % record.tile.perRow : 0;
+  const rowBytes = columns * size;
+  for (let r = 0; r < rows; r++) {
+    const from = ((tileRow * rows + r) * frameColumns + tileColumn * columns) * size;
+    targetBytes.set(frame.bytes.subarray(from, from + rowBytes), (base + (rows - 1 - r) * columns) * size);
+  }
+  const bitsAllocated = size * 8;
+  if (frame.bitsStored < bitsAllocated) {
+    const shift = 32 - frame.bitsStored;
+    const mask = 2 ** frame.bitsStored - 1;
+    const end = base + rows * columns;
+    for (let i = base; i < end; i++) {
+      const value = target[i] as number;
+      target[i] = frame.signed ? (value << shift) >> shift : (value & mask) >>> 0;
     }
   }
 }
