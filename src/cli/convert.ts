@@ -17,6 +17,7 @@ interface ConvertFlags {
   gzip: boolean;
   pattern?: string;
   keepUids?: boolean;
+  eq?: boolean;
   modality?: string;
   patientName?: string;
   patientId?: string;
@@ -126,6 +127,7 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
     inputs: flags.input,
     outputDir: flags.output,
     gzip: flags.gzip,
+    equalise: Boolean(flags.eq),
     ...(flags.pattern ? { pattern: flags.pattern } : {}),
     onProgress: progress.update,
   });
@@ -133,6 +135,7 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
   for (const output of result.outputs) {
     const notes = output.warnings.map((w) => w.kind).join(', ');
     process.stdout.write(`${output.nifti} [${output.dims.join('x')}]${notes ? ` (${notes})` : ''}\n`);
+    if (output.equalised) process.stdout.write(`${output.equalised} (derived: equidistant slices)\n`);
   }
   for (const name of result.notDicom) process.stderr.write(`ignored (not DICOM): ${name}\n`);
   for (const skipped of result.skipped) process.stderr.write(`skipped: ${skipped.source}: ${skipped.reason}\n`);
@@ -161,6 +164,7 @@ export function registerConvert(program: Command): void {
     .option('-i, --input <paths...>', 'input folders, files or zip archives (scanned recursively)')
     .option('-o, --output <dir>', 'output folder (created if missing)')
     .option('--no-gzip', 'write .nii instead of .nii.gz')
+    .option('--eq', 'DICOM -> NIfTI: also write an equidistant copy (<name>_Eq) of unevenly spaced volumes')
     .option('--keep-uids', 'NIfTI -> DICOM: reuse the original Series / SOP Instance UIDs (default: new ones)')
     .option('--modality <CT|MR>', 'NIfTI -> DICOM without a sidecar: make a new CT or MR series')
     .option('--patient-name <name>', 'new series: Patient Name (DICOM PN, e.g. Doe^Jane)')

@@ -7,9 +7,10 @@ import { pixelInfo } from '../core/codecs/index.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import type { StackWarning } from '../core/geometry/stack.ts';
+import { bidsSummary } from '../core/sidecar/bids.ts';
 import { DEFAULT_NAME_PATTERN, expandPattern, UniqueNames } from '../core/sidecar/naming.ts';
 import { buildSidecar, type SidecarSlice } from '../core/sidecar/sidecar.ts';
-import { assembleVolumes, type Volume, volumeToNifti } from '../core/volume/index.ts';
+import { assembleVolumes, equaliseSpacing, type Volume, volumeToNifti } from '../core/volume/index.ts';
 import { seriesIdentity } from '../core/volume/records.ts';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
@@ -31,6 +32,8 @@ export interface DicomToNiftiOptions {
   gzip?: boolean;
   /** Output name pattern (dcm2niix -f tokens; default `%s_%d`). */
   pattern?: string;
+  /** Also write an equidistant `_Eq` copy of unevenly spaced volumes (resampled; never the default). */
+  equalise?: boolean;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -42,6 +45,8 @@ export interface ConvertedVolume {
   warnings: StackWarning[];
   /** The files the volume was made from. */
   sources: string[];
+  /** The derived equidistant copy (`_Eq`), when asked for and the spacing is uneven. */
+  equalised?: string;
 }
 
 export interface DicomToNiftiResult {
@@ -182,6 +187,22 @@ async function writeVolume(
     nifti: { sclSlope: image.header.sclSlope, sclInter: image.header.sclInter },
   });
   await writeNiftiFile(nifti, image);
+  let equalised: string | undefined;
+  const resampled = options.equalise ? equaliseSpacing(volume) : undefined;
+  if (resampled) {
+    // Derived output: documented suffix, its own short sidecar (no DICOM model: it cannot be written back).
+    equalised = join(options.outputDir, `${name}_Eq${extension}`);
+    await writeNiftiFile(equalised, volumeToNifti(resampled, `medvox ${MEDVOX_VERSION} _Eq`));
+    const derived = {
+      ...bidsSummary(volume.first.dataset),
+      ConversionSoftware: 'medvox',
+      ConversionSoftwareVersion: MEDVOX_VERSION,
+      MedvoxDerivedFrom: `${name}${extension}`,
+      MedvoxDerivation: `equidistant slices at the smallest gap (${resampled.spacing[2]} mm), linear interpolation`,
+      MedvoxWarnings: resampled.warnings,
+    };
+    await writeFileAtomic(join(options.outputDir, `${name}_Eq.json`), `${JSON.stringify(derived, null, 1)}\n`);
+  }
   await writeFileAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 1)}\n`);
   return {
     nifti,
@@ -190,5 +211,6 @@ async function writeVolume(
     dims: volume.dims,
     warnings: volume.warnings,
     sources: instances.map((file) => file.source ?? ''),
+    ...(equalised ? { equalised } : {}),
   };
 }
