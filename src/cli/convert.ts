@@ -18,6 +18,7 @@ interface ConvertFlags {
   pattern?: string;
   keepUids?: boolean;
   eq?: boolean;
+  tilt?: boolean;
   modality?: string;
   patientName?: string;
   patientId?: string;
@@ -128,6 +129,7 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
     outputDir: flags.output,
     gzip: flags.gzip,
     equalise: Boolean(flags.eq),
+    tilt: Boolean(flags.tilt),
     ...(flags.pattern ? { pattern: flags.pattern } : {}),
     onProgress: progress.update,
   });
@@ -135,7 +137,8 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
   for (const output of result.outputs) {
     const notes = output.warnings.map((w) => w.kind).join(', ');
     process.stdout.write(`${output.nifti} [${output.dims.join('x')}]${notes ? ` (${notes})` : ''}\n`);
-    if (output.equalised) process.stdout.write(`${output.equalised} (derived: equidistant slices)\n`);
+    for (const [suffix, path] of Object.entries(output.derived))
+      process.stdout.write(`${path} (derived: _${suffix})\n`);
   }
   for (const name of result.notDicom) process.stderr.write(`ignored (not DICOM): ${name}\n`);
   for (const skipped of result.skipped) process.stderr.write(`skipped: ${skipped.source}: ${skipped.reason}\n`);
@@ -165,6 +168,7 @@ export function registerConvert(program: Command): void {
     .option('-o, --output <dir>', 'output folder (created if missing)')
     .option('--no-gzip', 'write .nii instead of .nii.gz')
     .option('--eq', 'DICOM -> NIfTI: also write an equidistant copy (<name>_Eq) of unevenly spaced volumes')
+    .option('--tilt', 'DICOM -> NIfTI: also write a tilt-corrected copy (<name>_Tilt) of gantry-tilted volumes')
     .option('--keep-uids', 'NIfTI -> DICOM: reuse the original Series / SOP Instance UIDs (default: new ones)')
     .option('--modality <CT|MR>', 'NIfTI -> DICOM without a sidecar: make a new CT or MR series')
     .option('--patient-name <name>', 'new series: Patient Name (DICOM PN, e.g. Doe^Jane)')

@@ -10,7 +10,7 @@ import type { StackWarning } from '../core/geometry/stack.ts';
 import { bidsSummary } from '../core/sidecar/bids.ts';
 import { DEFAULT_NAME_PATTERN, expandPattern, UniqueNames } from '../core/sidecar/naming.ts';
 import { buildSidecar, type SidecarSlice } from '../core/sidecar/sidecar.ts';
-import { assembleVolumes, equaliseSpacing, type Volume, volumeToNifti } from '../core/volume/index.ts';
+import { assembleVolumes, correctTilt, equaliseSpacing, type Volume, volumeToNifti } from '../core/volume/index.ts';
 import { seriesIdentity } from '../core/volume/records.ts';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
@@ -34,6 +34,8 @@ export interface DicomToNiftiOptions {
   pattern?: string;
   /** Also write an equidistant `_Eq` copy of unevenly spaced volumes (resampled; never the default). */
   equalise?: boolean;
+  /** Also write a tilt-corrected `_Tilt` copy of gantry-tilted volumes (resampled; never the default). */
+  tilt?: boolean;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -45,8 +47,8 @@ export interface ConvertedVolume {
   warnings: StackWarning[];
   /** The files the volume was made from. */
   sources: string[];
-  /** The derived equidistant copy (`_Eq`), when asked for and the spacing is uneven. */
-  equalised?: string;
+  /** Derived copies written on request: `Eq` (equidistant slices), `Tilt` (tilt removed), by suffix. */
+  derived: Record<string, string>;
 }
 
 export interface DicomToNiftiResult {
@@ -136,6 +138,30 @@ function pixelProblem(file: DicomFile): MedvoxError | undefined {
   }
 }
 
+/** A derived (resampled) output: documented suffix, a short sidecar; no DICOM model, it cannot be written back. */
+async function writeDerived(
+  derived: Volume,
+  source: Volume,
+  name: string,
+  from: string,
+  derivation: string,
+  options: DicomToNiftiOptions,
+  extension: string,
+): Promise<string> {
+  const path = join(options.outputDir, `${name}${extension}`);
+  await writeNiftiFile(path, volumeToNifti(derived, `medvox ${MEDVOX_VERSION} derived`));
+  const sidecar = {
+    ...bidsSummary(source.first.dataset),
+    ConversionSoftware: 'medvox',
+    ConversionSoftwareVersion: MEDVOX_VERSION,
+    MedvoxDerivedFrom: from,
+    MedvoxDerivation: derivation,
+    MedvoxWarnings: derived.warnings,
+  };
+  await writeFileAtomic(join(options.outputDir, `${name}.json`), `${JSON.stringify(sidecar, null, 1)}\n`);
+  return path;
+}
+
 function volumeName(volume: Volume, pattern: string): string {
   let base = expandPattern(pattern, volume.first.dataset);
   // Derived distinctions dcm2niix also puts in names: echo and phase/magnitude.
@@ -187,21 +213,16 @@ async function writeVolume(
     nifti: { sclSlope: image.header.sclSlope, sclInter: image.header.sclInter },
   });
   await writeNiftiFile(nifti, image);
-  let equalised: string | undefined;
-  const resampled = options.equalise ? equaliseSpacing(volume) : undefined;
-  if (resampled) {
-    // Derived output: documented suffix, its own short sidecar (no DICOM model: it cannot be written back).
-    equalised = join(options.outputDir, `${name}_Eq${extension}`);
-    await writeNiftiFile(equalised, volumeToNifti(resampled, `medvox ${MEDVOX_VERSION} _Eq`));
-    const derived = {
-      ...bidsSummary(volume.first.dataset),
-      ConversionSoftware: 'medvox',
-      ConversionSoftwareVersion: MEDVOX_VERSION,
-      MedvoxDerivedFrom: `${name}${extension}`,
-      MedvoxDerivation: `equidistant slices at the smallest gap (${resampled.spacing[2]} mm), linear interpolation`,
-      MedvoxWarnings: resampled.warnings,
-    };
-    await writeFileAtomic(join(options.outputDir, `${name}_Eq.json`), `${JSON.stringify(derived, null, 1)}\n`);
+  const derived: Record<string, string> = {};
+  const equalised = options.equalise ? equaliseSpacing(volume) : undefined;
+  if (equalised) {
+    const how = `equidistant slices at the smallest gap (${equalised.spacing[2]} mm), linear interpolation`;
+    derived.Eq = await writeDerived(equalised, volume, `${name}_Eq`, name + extension, how, options, extension);
+  }
+  const untilted = options.tilt ? correctTilt(volume) : undefined;
+  if (untilted) {
+    const how = 'gantry tilt removed: rows resampled onto an orthogonal grid, linear interpolation';
+    derived.Tilt = await writeDerived(untilted, volume, `${name}_Tilt`, name + extension, how, options, extension);
   }
   await writeFileAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 1)}\n`);
   return {
@@ -211,6 +232,6 @@ async function writeVolume(
     dims: volume.dims,
     warnings: volume.warnings,
     sources: instances.map((file) => file.source ?? ''),
-    ...(equalised ? { equalised } : {}),
+    derived,
   };
 }

@@ -19,6 +19,8 @@ export interface PhantomOptions {
   /** In-plane pixel size (mm). */
   pixelSpacing?: number;
   sliceSpacing?: number;
+  /** Gantry tilt (degrees): each slice shifted along the column direction by tan(tilt) x its distance. */
+  tiltDegrees?: number;
   modality?: 'CT' | 'MR';
   /** Seed for deterministic UIDs. */
   seed?: string;
@@ -93,7 +95,8 @@ export function makePhantomSeries(options: PhantomOptions = {}): DicomFile[] {
   );
   const files: DicomFile[] = [];
   for (let k = 0; k < slices; k++) {
-    const position = add(corner, scale(N, k * sliceSpacing));
+    const shift = Math.tan(((options.tiltDegrees ?? 0) * Math.PI) / 180) * (k - (slices - 1) / 2) * sliceSpacing;
+    const position = add(add(corner, scale(N, k * sliceSpacing)), scale(Y, shift));
     const pixels = new Int16Array(rows * columns);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < columns; c++) {

@@ -2,3 +2,4 @@ export { type AssemblyResult, assembleVolumes, type SliceSource, type Volume } f
 export { equaliseSpacing } from './equalise.ts';
 export { volumeToNifti } from './nifti.ts';
 export { type SliceRecord, sliceRecords } from './records.ts';
+export { correctTilt } from './tilt.ts';
