@@ -28,6 +28,8 @@ export interface Volume {
   /** Voxel (i, j, k) -> patient LPS mm. */
   affineLPS: Mat4;
   spacing: Vec3;
+  /** 1 for grey volumes; 3 for colour (RGB, 8-bit, interleaved per voxel: `data` holds 3 bytes a voxel). */
+  samplesPerPixel: number;
   /** Stored values -> real values (identity when per-slice rescale forced float data). */
   rescaleSlope: number;
   rescaleIntercept: number;
@@ -166,6 +168,7 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
   );
   const sliceSize = rows * columns;
   let data: PixelArray | undefined;
+  let colour = false;
   const slices: SliceSource[][] = Array.from({ length: nt }, () => []);
   for (let t = 0; t < nt; t++) {
     for (let k = 0; k < nz; k++) {
@@ -187,7 +190,29 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
       }
       const decoded = await decodeRecord(record);
       if (decoded.samplesPerPixel !== 1) {
-        throw new MedvoxError('UNSUPPORTED_PIXEL_FORMAT', 'colour images cannot be assembled into a volume', {
+        if (decoded.samplesPerPixel !== 3 || !(decoded.pixels instanceof Uint8Array) || (data && !colour)) {
+          throw new MedvoxError(
+            'UNSUPPORTED_PIXEL_FORMAT',
+            'only 8-bit RGB colour images can be assembled into a volume',
+            {
+              file: record.file.source,
+            },
+          );
+        }
+        colour = true;
+        data ??= new Uint8Array(sliceSize * nz * nt * 3);
+        copyColourSlice(decoded.pixels, data as Uint8Array, base, record);
+        slices[t]!.push({
+          sopInstanceUID: record.sopInstanceUID,
+          source: record.file.source,
+          frameIndex: record.frameIndex,
+          position: record.plane.position,
+        });
+        tick(record);
+        continue;
+      }
+      if (colour) {
+        throw new MedvoxError('UNSUPPORTED_PIXEL_FORMAT', 'a volume cannot mix colour and grey images', {
           file: record.file.source,
         });
       }
@@ -213,8 +238,9 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
     data: data!,
     affineLPS: geometry.affineLPS,
     spacing: geometry.spacing,
-    rescaleSlope: uniformRescale ? first.rescaleSlope : 1,
-    rescaleIntercept: uniformRescale ? first.rescaleIntercept : 0,
+    samplesPerPixel: colour ? 3 : 1,
+    rescaleSlope: uniformRescale && !colour ? first.rescaleSlope : 1,
+    rescaleIntercept: uniformRescale && !colour ? first.rescaleIntercept : 0,
     slices,
     warnings: first.noGeometry ? [...geometry.warnings, { kind: 'NO_PATIENT_GEOMETRY' }] : geometry.warnings,
     first: first.file,
@@ -331,5 +357,14 @@ function copyNative(frame: NativeFrame, target: PixelArray, base: number, record
       const value = target[i] as number;
       target[i] = frame.signed ? (value << shift) >> shift : (value & mask) >>> 0;
     }
+  }
+}
+
+/** RGB rows flipped (j = rows-1-r) into an interleaved RGB volume (3 bytes a voxel). */
+function copyColourSlice(source: Uint8Array, target: Uint8Array, base: number, record: SliceRecord): void {
+  const { rows, columns } = record;
+  const rowBytes = columns * 3;
+  for (let r = 0; r < rows; r++) {
+    target.set(source.subarray(r * rowBytes, (r + 1) * rowBytes), (base + (rows - 1 - r) * columns) * 3);
   }
 }

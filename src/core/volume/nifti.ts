@@ -17,7 +17,8 @@ export function volumeToNifti(volume: Volume, description = ''): NiftiImage {
     {
       ...base,
       dim: [nt > 1 ? 4 : 3, nx, ny, nz, nt, 1, 1, 1],
-      datatype: datatypeOf(data as NiftiImage['data']),
+      // Colour volumes are RGB24: three bytes per voxel, interleaved (as dcm2niix writes US / SC images).
+      datatype: volume.samplesPerPixel === 3 ? 128 : datatypeOf(data as NiftiImage['data']),
       sclSlope: volume.rescaleSlope,
       sclInter: volume.rescaleIntercept,
       descrip: description.slice(0, 79),
