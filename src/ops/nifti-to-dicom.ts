@@ -101,6 +101,11 @@ async function rebuildSeries(nifti: string, options: NiftiToDicomOptions): Promi
       { file: nifti, hint: 'a resampled NIfTI cannot be written back into its original series' },
     );
   }
+  if ((first.number('SamplesPerPixel') ?? 1) !== 1) {
+    throw new MedvoxError('UNSUPPORTED_PIXEL_FORMAT', 'rebuilding colour (RGB) sources is not supported yet', {
+      file: nifti,
+    });
+  }
   if (sidecar.Slices.some((slice) => slice.Frame !== 0) || (first.number('NumberOfFrames') ?? 1) > 1) {
     throw new MedvoxError('UNSUPPORTED_SOP_CLASS', 'rebuilding multi-frame or mosaic sources is not supported yet', {
       file: nifti,
