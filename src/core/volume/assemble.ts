@@ -170,6 +170,15 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
   let data: PixelArray | undefined;
   let colour = false;
   const slices: SliceSource[][] = Array.from({ length: nt }, () => []);
+  const placed = (t: number, record: SliceRecord): void => {
+    slices[t]!.push({
+      sopInstanceUID: record.sopInstanceUID,
+      source: record.file.source,
+      frameIndex: record.frameIndex,
+      position: record.plane.position,
+    });
+    tick(record);
+  };
   for (let t = 0; t < nt; t++) {
     for (let k = 0; k < nz; k++) {
       const record = positions[k]![t]!;
@@ -179,13 +188,7 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
         // Fast path: uncompressed grey data goes from the file bytes into the volume in one copy.
         data ??= new native.type(sliceSize * nz * nt);
         copyNative(native, data, base, record);
-        slices[t]!.push({
-          sopInstanceUID: record.sopInstanceUID,
-          source: record.file.source,
-          frameIndex: record.frameIndex,
-          position: record.plane.position,
-        });
-        tick(record);
+        placed(t, record);
         continue;
       }
       const decoded = await decodeRecord(record);
@@ -202,13 +205,7 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
         colour = true;
         data ??= new Uint8Array(sliceSize * nz * nt * 3);
         copyColourSlice(decoded.pixels, data as Uint8Array, base, record);
-        slices[t]!.push({
-          sopInstanceUID: record.sopInstanceUID,
-          source: record.file.source,
-          frameIndex: record.frameIndex,
-          position: record.plane.position,
-        });
-        tick(record);
+        placed(t, record);
         continue;
       }
       if (colour) {
@@ -223,13 +220,7 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
           : new Float32Array(total);
       }
       copySlice(decoded.pixels, data, base, record, uniformRescale);
-      slices[t]!.push({
-        sopInstanceUID: record.sopInstanceUID,
-        source: record.file.source,
-        frameIndex: record.frameIndex,
-        position: record.plane.position,
-      });
-      tick(record);
+      placed(t, record);
     }
   }
   return {
