@@ -1,7 +1,8 @@
 /** DICOM files on disk: read one (naming it in every error), or every DICOM file below some inputs. */
+import { closeSync, fstatSync, openSync, readSync, readvSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import type { DicomFile } from '../core/dicom/model.ts';
-import { type ReadOptions, readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
+import type { Dataset, DeferredValue, DicomFile } from '../core/dicom/model.ts';
+import { type ReadOptions, readDicom, readDicomHead, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 
 export async function readDicomFile(path: string, options: Omit<ReadOptions, 'source'> = {}): Promise<DicomFile> {
@@ -50,6 +51,112 @@ export async function readDicomFileHeader(path: string, untilTag: number = PIXEL
     throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
   } finally {
     await handle.close();
+  }
+}
+
+/** First read of a header-first read: nearly every header fits; larger ones are read again, 4x more each time. */
+const HEAD_CHUNK = 16 * 1024;
+let scratch = new Uint8Array(HEAD_CHUNK);
+
+/**
+ * Read a file header first (synchronously): native little-endian Pixel Data stays in the file as a deferred value
+ * (see DataElement.deferred) that the volume builder reads frame by frame straight into the volume, so a series is
+ * never in memory twice. Every other value is copied out of the read buffer. Anything unusual (encapsulated, big
+ * endian, deflated, elements after Pixel Data, a length that does not match the file) is read whole, as readDicom.
+ */
+export function readDicomFileHeadFirst(path: string): DicomFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    let length = Math.min(size, HEAD_CHUNK);
+    while (length < size) {
+      if (scratch.length < length) scratch = new Uint8Array(length);
+      const prefix = scratch.subarray(0, readFully(fd, scratch.subarray(0, length), 0, path));
+      const head = readDicomHead(prefix, size, path);
+      if (head.kind === 'whole') break;
+      if (head.kind === 'head') {
+        detachDataset(head.file.meta);
+        detachDataset(head.file.dataset);
+        const { vr, valueOffset, length: valueLength } = head.pixelData;
+        head.file.dataset.set({ tag: PIXEL_DATA, vr, deferred: fileValue(path, valueOffset, valueLength) });
+        return head.file;
+      }
+      length = Math.min(size, length * 4);
+    }
+    const bytes = new Uint8Array(size);
+    readFully(fd, bytes, 0, path);
+    return readDicom(bytes, { source: path });
+  } catch (error) {
+    throw toMedvoxError(error, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFully(fd: number, target: Uint8Array, position: number, path: string): number {
+  let done = 0;
+  while (done < target.length) {
+    const got = readSync(fd, target, done, target.length - done, position + done);
+    if (got === 0) break;
+    done += got;
+  }
+  if (done < target.length) throw new MedvoxError('IO_ERROR', 'the file shrank while it was read', { file: path });
+  return done;
+}
+
+/** readv takes at most IOV_MAX (1024 on Linux) buffers a call. */
+const IOV_MAX = 1024;
+
+/** A value at [start, start + length) of a file, read on demand (the file is opened for each read). */
+function fileValue(path: string, start: number, length: number): DeferredValue {
+  const readInto = (offset: number, targets: readonly Uint8Array[]): void => {
+    const fd = openSync(path, 'r');
+    try {
+      let position = start + offset;
+      for (let first = 0; first < targets.length; first += IOV_MAX) {
+        const batch = targets.slice(first, first + IOV_MAX);
+        const wanted = batch.reduce((sum, target) => sum + target.length, 0);
+        const got = readvSync(fd, batch, position);
+        if (got < wanted) {
+          // A short vectored read: finish each target that it did not fill.
+          let targetStart = 0;
+          for (const target of batch) {
+            const filled = Math.max(0, Math.min(target.length, got - targetStart));
+            if (filled < target.length) readFully(fd, target.subarray(filled), position + targetStart + filled, path);
+            targetStart += target.length;
+          }
+        }
+        position += wanted;
+      }
+    } catch (error) {
+      throw toMedvoxError(error, path);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return {
+    length,
+    readInto,
+    read: () => {
+      const bytes = new Uint8Array(length);
+      readInto(0, [bytes]);
+      return bytes;
+    },
+  };
+}
+
+const PIXEL_TAGS = new Set([PIXEL_DATA, 0x7fe00008, 0x7fe00009]);
+
+/** Give every non-pixel value its own small buffer, so that the buffer it was read from can be reused or freed. */
+export function detachDataset(dataset: Dataset): void {
+  for (const element of dataset.elements.values()) {
+    if (element.items) for (const item of element.items) detachDataset(item);
+    if (element.bytes && !PIXEL_TAGS.has(element.tag)) element.bytes = element.bytes.slice();
   }
 }
 

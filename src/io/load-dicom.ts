@@ -1,9 +1,10 @@
 /** Every DICOM file below some inputs (folders, zips), read with a few reads in flight; bad files are reported. */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Dataset, DicomFile } from '../core/dicom/model.ts';
+import type { DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { detachDataset, readDicomFileHeadFirst } from './dicom-file.ts';
 import { type InputFile, scanInputs } from './scan.ts';
 
 export interface LoadResult {
@@ -21,6 +22,11 @@ export interface LoadOptions extends Omit<ReadOptions, 'source'> {
    * file's memory (the converter does, volume by volume).
    */
   detach?: boolean;
+  /**
+   * Read files on disk header first and leave native Pixel Data in the file until a volume reads it (see
+   * readDicomFileHeadFirst): a series is never in memory twice. Implies `detach`.
+   */
+  deferPixelData?: boolean;
   onFile?: (done: number) => void;
 }
 
@@ -31,16 +37,32 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
   const slots: Array<DicomFile | MedvoxError | 'not-dicom'> = new Array(candidates.length);
   let next = 0;
   let done = 0;
-  const { concurrency, onFile, detach, ...readOptions } = options;
+  const { concurrency, onFile, detach, deferPixelData, ...readOptions } = options;
+  if (deferPixelData && readOptions.untilTag === undefined) {
+    // Synchronous header-first reads: a few system calls a file, no thread-pool round trips.
+    for (const [index, input] of candidates.entries()) {
+      if (input.path === undefined) continue;
+      // Let a progress bar draw now and then.
+      if (index % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+      try {
+        slots[index] = readDicomFileHeadFirst(input.path);
+      } catch (error) {
+        const typed = toMedvoxError(error, input.name);
+        slots[index] = typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE' ? 'not-dicom' : typed;
+      }
+      onFile?.(++done);
+    }
+  }
   // A few reads in flight hide file-system latency; parsing stays on this thread.
   const worker = async (): Promise<void> => {
     while (next < candidates.length) {
       const index = next++;
       const input = candidates[index]!;
+      if (slots[index] !== undefined) continue;
       try {
         const file = readDicom(await input.read(), { ...readOptions, source: input.name });
-        if (detach) detachValues(file.meta);
-        if (detach) detachValues(file.dataset);
+        if (detach || deferPixelData) detachDataset(file.meta);
+        if (detach || deferPixelData) detachDataset(file.dataset);
         slots[index] = file;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
@@ -112,14 +134,4 @@ function resolveCaseInsensitive(base: string, components: string[]): string | un
     current = join(current, match);
   }
   return current;
-}
-
-const PIXEL_TAGS = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
-
-/** Give every non-pixel value its own small buffer (see LoadOptions.detach). */
-function detachValues(dataset: Dataset): void {
-  for (const element of dataset.elements.values()) {
-    if (element.items) for (const item of element.items) detachValues(item);
-    if (element.bytes && !PIXEL_TAGS.has(element.tag)) element.bytes = element.bytes.slice();
-  }
 }

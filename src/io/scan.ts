@@ -13,6 +13,8 @@ export interface InputFile {
   name: string;
   /** Size in bytes when known before reading. */
   size: number;
+  /** The file's path when it is a file on disk (not a zip entry). */
+  path?: string;
   read(): Promise<Uint8Array>;
 }
 
@@ -59,7 +61,7 @@ async function* fileEntries(path: string, size: number, options: ScanOptions): A
     yield* zipEntries(path);
     return;
   }
-  yield { name: path, size, read: async () => new Uint8Array(await readFile(path)) };
+  yield { name: path, size, path, read: async () => new Uint8Array(await readFile(path)) };
 }
 
 function openZip(path: string): Promise<yauzl.ZipFile> {

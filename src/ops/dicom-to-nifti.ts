@@ -4,17 +4,29 @@
  */
 import { join } from 'node:path';
 import { pixelInfo } from '../core/codecs/index.ts';
-import type { DicomFile } from '../core/dicom/model.ts';
+import { type DicomFile, elementLength } from '../core/dicom/model.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import type { StackWarning } from '../core/geometry/stack.ts';
 import { bidsSummary } from '../core/sidecar/bids.ts';
 import { DEFAULT_NAME_PATTERN, expandPattern, UniqueNames } from '../core/sidecar/naming.ts';
 import { buildSidecar, type SidecarSlice } from '../core/sidecar/sidecar.ts';
-import { assembleVolumes, correctTilt, equaliseSpacing, type Volume, volumeToNifti } from '../core/volume/index.ts';
+import {
+  correctTilt,
+  equaliseSpacing,
+  type FrameDecoder,
+  type PlannedVolume,
+  planVolumes,
+  readVolume,
+  type Volume,
+  volumeHeader,
+  volumeToNifti,
+} from '../core/volume/index.ts';
 import { seriesIdentity } from '../core/volume/records.ts';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
+import { DecodePool } from '../io/decode-pool.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
+import { openNiftiStream } from '../io/nifti-stream.ts';
 
 export const MEDVOX_VERSION = '0.1.0';
 
@@ -68,7 +80,7 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   await ensureDirectory(options.outputDir);
   report({ phase: 'scan', done: 0, total: 0 });
   const loaded = await loadDicomInputs(options.inputs, {
-    detach: true,
+    deferPixelData: true,
     onFile: (done) => report({ phase: 'read', done, total: 0 }),
   });
   const result: DicomToNiftiResult = {
@@ -92,20 +104,26 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   const names = new UniqueNames();
   const extension = options.gzip === false ? '.nii' : '.nii.gz';
   let done = 0;
-  for (const files of series.values()) {
-    try {
-      const assembly = await assembleVolumes(files, undefined, { releasePixelData: true });
-      result.skipped.push(...assembly.skipped);
-      for (const volume of assembly.volumes) {
-        const output = await writeVolume(volume, files, options, names, extension);
-        result.outputs.push(output);
-        report({ phase: 'write', done: result.outputs.length, total: 0, message: output.nifti });
+  const pool = new DecodePool();
+  const decode: FrameDecoder = (file, frameIndex) => pool.decode(file, frameIndex);
+  try {
+    for (const files of series.values()) {
+      try {
+        const plan = planVolumes(files, undefined, { releasePixelData: true });
+        result.skipped.push(...plan.skipped);
+        for (const volume of plan.volumes) {
+          const output = await writeVolume(volume, files, options, names, extension, decode);
+          result.outputs.push(output);
+          report({ phase: 'write', done: result.outputs.length, total: 0, message: output.nifti });
+        }
+      } catch (error) {
+        const first = files[0]?.source;
+        result.errors.push(toMedvoxError(error, first));
       }
-    } catch (error) {
-      const first = files[0]?.source;
-      result.errors.push(toMedvoxError(error, first));
+      report({ phase: 'convert', done: ++done, total: series.size });
     }
-    report({ phase: 'convert', done: ++done, total: series.size });
+  } finally {
+    await pool.close();
   }
   return result;
 }
@@ -116,15 +134,15 @@ function pixelProblem(file: DicomFile): MedvoxError | undefined {
   if (!element) return undefined;
   try {
     const info = pixelInfo(file.dataset, file.source);
-    if (element.bytes && !element.fragments) {
+    if ((element.bytes || element.deferred) && !element.fragments) {
       const subsampled = info.photometricInterpretation === 'YBR_FULL_422' ? 2 / 3 : 1;
       const needed = Math.ceil(
         (info.rows * info.columns * info.samplesPerPixel * subsampled * info.bitsAllocated * info.numberOfFrames) / 8,
       );
-      if (element.bytes.length < needed) {
+      if (elementLength(element) < needed) {
         return new MedvoxError(
           'PIXEL_DATA_LENGTH',
-          `Pixel Data has ${element.bytes.length} bytes, the image attributes need ${needed}`,
+          `Pixel Data has ${elementLength(element)} bytes, the image attributes need ${needed}`,
           {
             file: file.source,
             hint: 'the file is truncated or its Rows / Columns / Bits Allocated are wrong',
@@ -141,7 +159,7 @@ function pixelProblem(file: DicomFile): MedvoxError | undefined {
 /** A derived (resampled) output: documented suffix, a short sidecar; no DICOM model, it cannot be written back. */
 async function writeDerived(
   derived: Volume,
-  source: Volume,
+  source: Omit<Volume, 'data'>,
   name: string,
   from: string,
   derivation: string,
@@ -162,7 +180,7 @@ async function writeDerived(
   return path;
 }
 
-function volumeName(volume: Volume, pattern: string): string {
+function volumeName(volume: Omit<Volume, 'data'>, pattern: string): string {
   let base = expandPattern(pattern, volume.first.dataset);
   // Derived distinctions dcm2niix also puts in names: echo and phase/magnitude.
   if (volume.echoNumber !== undefined && volume.echoNumber > 1) base += `_e${volume.echoNumber}`;
@@ -171,12 +189,14 @@ function volumeName(volume: Volume, pattern: string): string {
 }
 
 async function writeVolume(
-  volume: Volume,
+  planned: PlannedVolume,
   files: DicomFile[],
   options: DicomToNiftiOptions,
   names: UniqueNames,
   extension: string,
+  decode: FrameDecoder,
 ): Promise<ConvertedVolume> {
+  const { volume } = planned;
   const name = names.take(volumeName(volume, options.pattern ?? DEFAULT_NAME_PATTERN));
   const nifti = join(options.outputDir, `${name}${extension}`);
   const sidecarPath = join(options.outputDir, `${name}.json`);
@@ -204,25 +224,39 @@ async function writeVolume(
       });
     });
   });
-  const image = volumeToNifti(volume, `medvox ${MEDVOX_VERSION}`);
   const sidecar = buildSidecar({
     instances,
     slices,
     warnings: volume.warnings,
     version: MEDVOX_VERSION,
-    nifti: { sclSlope: image.header.sclSlope, sclInter: image.header.sclInter },
+    nifti: { sclSlope: volume.rescaleSlope, sclInter: volume.rescaleIntercept },
   });
-  await writeNiftiFile(nifti, image);
+  const description = `medvox ${MEDVOX_VERSION}`;
   const derived: Record<string, string> = {};
-  const equalised = options.equalise ? equaliseSpacing(volume) : undefined;
-  if (equalised) {
-    const how = `equidistant slices at the smallest gap (${equalised.spacing[2]} mm), linear interpolation`;
-    derived.Eq = await writeDerived(equalised, volume, `${name}_Eq`, name + extension, how, options, extension);
-  }
-  const untilted = options.tilt ? correctTilt(volume) : undefined;
-  if (untilted) {
-    const how = 'gantry tilt removed: rows resampled onto an orthogonal grid, linear interpolation';
-    derived.Tilt = await writeDerived(untilted, volume, `${name}_Tilt`, name + extension, how, options, extension);
+  if (options.equalise || options.tilt) {
+    // Derived copies resample the whole volume: read it into memory.
+    const whole = await readVolume(planned, decode);
+    await writeNiftiFile(nifti, volumeToNifti(whole, description));
+    const equalised = options.equalise ? equaliseSpacing(whole) : undefined;
+    if (equalised) {
+      const how = `equidistant slices at the smallest gap (${equalised.spacing[2]} mm), linear interpolation`;
+      derived.Eq = await writeDerived(equalised, whole, `${name}_Eq`, name + extension, how, options, extension);
+    }
+    const untilted = options.tilt ? correctTilt(whole) : undefined;
+    if (untilted) {
+      const how = 'gantry tilt removed: rows resampled onto an orthogonal grid, linear interpolation';
+      derived.Tilt = await writeDerived(untilted, whole, `${name}_Tilt`, name + extension, how, options, extension);
+    }
+  } else {
+    // Streamed: slices go from the DICOM files to the NIfTI file as they are read.
+    const stream = await openNiftiStream(nifti, { gzip: extension === '.nii.gz' });
+    try {
+      await planned.read(stream.sink, decode);
+      await stream.finish((sample) => volumeHeader(volume, sample, description));
+    } catch (error) {
+      stream.abort();
+      throw error;
+    }
   }
   await writeFileAtomic(sidecarPath, `${JSON.stringify(sidecar, null, 1)}\n`);
   return {

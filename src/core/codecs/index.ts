@@ -5,7 +5,7 @@
  */
 
 import { inflateSync } from 'fflate';
-import { type DataElement, type DicomFile, TransferSyntax } from '../dicom/model.ts';
+import { type DataElement, type DicomFile, elementBytes, TransferSyntax } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { splitFrames } from './fragments.ts';
 import { type ImagePixelInfo, pixelInfo } from './pixel-info.ts';
@@ -64,6 +64,7 @@ const frameCache = new WeakMap<DataElement, Uint8Array[]>();
 function pixelElement(file: DicomFile): DataElement {
   const element = file.dataset.get(0x7fe00010) ?? file.dataset.get(0x7fe00008) ?? file.dataset.get(0x7fe00009);
   if (!element) throw new MedvoxError('NO_PIXEL_DATA', 'the file has no Pixel Data', { file: file.source });
+  elementBytes(element);
   return element;
 }
 
@@ -142,7 +143,34 @@ async function decodeEncapsulated(
     frames = splitFrames(element.fragments!, info.numberOfFrames, file.dataset, file.source);
     frameCache.set(element, frames);
   }
-  const encoded = frames[frameIndex]!;
+  return decodeEncodedFrame({ transferSyntaxUID: syntax, encoded: frames[frameIndex]!, info });
+}
+
+/** One frame of encapsulated Pixel Data with what decoding it needs: plain data, so a worker thread can decode it. */
+export interface EncodedFrame {
+  transferSyntaxUID: string;
+  encoded: Uint8Array;
+  info: ImagePixelInfo;
+}
+
+/** The compressed bytes of frame `frameIndex` of an encapsulated image; undefined for native Pixel Data. */
+export function encodedFrame(file: DicomFile, frameIndex: number): EncodedFrame | undefined {
+  const element = pixelElement(file);
+  if (!element.fragments || NATIVE_SYNTAXES.has(file.transferSyntaxUID)) return undefined;
+  const info = pixelInfo(file.dataset, file.source);
+  let frames = frameCache.get(element);
+  if (!frames) {
+    frames = splitFrames(element.fragments, info.numberOfFrames, file.dataset, file.source);
+    frameCache.set(element, frames);
+  }
+  const encoded = frames[frameIndex];
+  if (!encoded) throw new RangeError(`frame ${frameIndex} out of range (0..${info.numberOfFrames - 1})`);
+  return { transferSyntaxUID: file.transferSyntaxUID, encoded, info };
+}
+
+/** Decode one compressed frame (see encodedFrame). */
+export async function decodeEncodedFrame(frame: EncodedFrame): Promise<DecodedFrame> {
+  const { transferSyntaxUID: syntax, encoded, info } = frame;
   if (info.bitsAllocated === 1) return decodeEncapsulatedBits(syntax, encoded, info);
   if (syntax === DEFLATED_IMAGE_FRAME) return finish(inflateFrame(encoded), info);
   if (syntax === TransferSyntax.RLELossless) {

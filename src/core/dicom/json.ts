@@ -40,8 +40,19 @@ const BINARY_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', '
 const PIXEL_DATA_TAGS = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009]);
 
 export function datasetToJson(dataset: Dataset, options: ToJsonOptions = {}, path: number[] = []): DicomJsonObject {
+  return selectedToJson(dataset, () => true, options, path);
+}
+
+/** datasetToJson of the top-level elements whose tag `include` accepts. */
+export function selectedToJson(
+  dataset: Dataset,
+  include: (tag: number) => boolean,
+  options: ToJsonOptions = {},
+  path: number[] = [],
+): DicomJsonObject {
   const out: DicomJsonObject = {};
   for (const element of dataset.sorted()) {
+    if (!include(element.tag)) continue;
     const encoded = elementToJson(element, dataset, options, [...path, element.tag]);
     if (encoded) out[tagToHex(element.tag)] = encoded;
   }

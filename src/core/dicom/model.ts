@@ -100,6 +100,35 @@ export interface DataElement {
   undefinedLength?: boolean;
   /** The VR as written in the file when medvox resolved another (e.g. UN re-parsed as SQ). */
   originalVR?: VR;
+  /**
+   * A value left in its file by a header-first read (native Pixel Data): `bytes` is absent until someone needs the
+   * whole value (see `elementBytes`); the volume builder reads frames from it straight into place.
+   */
+  deferred?: DeferredValue;
+}
+
+/** A value that stays in its file until read (implemented by the I/O layer; core code only calls it). */
+export interface DeferredValue {
+  /** Value length in bytes. */
+  readonly length: number;
+  /** Fill `targets`, in order, with the value's bytes from `offset` (relative to the value's first byte). */
+  readInto(offset: number, targets: readonly Uint8Array[]): void;
+  /** The whole value. */
+  read(): Uint8Array;
+}
+
+/** An element's value bytes, reading a deferred value in (once) when needed. */
+export function elementBytes(element: DataElement): Uint8Array | undefined {
+  if (element.bytes === undefined && element.deferred) {
+    element.bytes = element.deferred.read();
+    delete element.deferred;
+  }
+  return element.bytes;
+}
+
+/** An element's value length in bytes without reading a deferred value. */
+export function elementLength(element: DataElement): number {
+  return element.bytes?.length ?? element.deferred?.length ?? 0;
 }
 
 export class Dataset {

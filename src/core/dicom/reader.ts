@@ -63,7 +63,60 @@ export function readDicomPrefix(prefix: Uint8Array, untilTag: number, source?: s
   }
 }
 
-function parse(bytes: Uint8Array, options: ReadOptions): { file: DicomFile; stoppedAt: number | undefined } {
+/** Where a header-first read found native Pixel Data: its value lies in the file from `valueOffset`. */
+export interface PixelDataLocation {
+  vr: VR;
+  valueOffset: number;
+  length: number;
+}
+
+/**
+ * Header-first read of a file of `fileSize` bytes from its first bytes: `more` when `prefix` ends before Pixel
+ * Data; `whole` when the file must be read entirely (encapsulated, big endian or deflated data, elements after Pixel
+ * Data, a length that does not match the file); else the header (values are views into `prefix`) and where native
+ * Pixel Data lies, so that a converter can read frames straight into a volume.
+ */
+export function readDicomHead(
+  prefix: Uint8Array,
+  fileSize: number,
+  source?: string,
+): { kind: 'more' } | { kind: 'whole' } | { kind: 'head'; file: DicomFile; pixelData: PixelDataLocation } {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(prefix, { source, untilTag: PIXEL_DATA });
+  } catch (error) {
+    if (error instanceof MedvoxError && (error.code === 'EMPTY_FILE' || error.code === 'NOT_DICOM')) throw error;
+    return prefix.length >= fileSize ? { kind: 'whole' } : { kind: 'more' };
+  }
+  const { file, stoppedAt, syntax, deflated } = parsed;
+  if (stoppedAt === undefined) return prefix.length >= fileSize ? { kind: 'whole' } : { kind: 'more' };
+  if (deflated || !syntax.littleEndian) return { kind: 'whole' };
+  if (stoppedAt + 12 > prefix.length) return { kind: 'more' };
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const tag = ((view.getUint16(stoppedAt, true) << 16) | view.getUint16(stoppedAt + 2, true)) >>> 0;
+  if (tag !== PIXEL_DATA) return { kind: 'whole' };
+  let vr: VR;
+  let length: number;
+  let valueOffset: number;
+  if (syntax.explicit) {
+    const text = String.fromCharCode(prefix[stoppedAt + 4]!, prefix[stoppedAt + 5]!);
+    if (text !== 'OB' && text !== 'OW') return { kind: 'whole' };
+    vr = text;
+    length = view.getUint32(stoppedAt + 8, true);
+    valueOffset = stoppedAt + 12;
+  } else {
+    vr = implicitVR(PIXEL_DATA, file.dataset);
+    length = view.getUint32(stoppedAt + 4, true);
+    valueOffset = stoppedAt + 8;
+  }
+  if (length === UNDEFINED || valueOffset + length !== fileSize) return { kind: 'whole' };
+  return { kind: 'head', file, pixelData: { vr, valueOffset, length } };
+}
+
+function parse(
+  bytes: Uint8Array,
+  options: ReadOptions,
+): { file: DicomFile; stoppedAt: number | undefined; syntax: Syntax; deflated: boolean } {
   const source = options.source;
   if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty (0 bytes)', { file: source });
   let offset = 0;
@@ -102,7 +155,7 @@ function parse(bytes: Uint8Array, options: ReadOptions): { file: DicomFile; stop
   if (source !== undefined) file.source = source;
   const warnings = [...cursor.warnings, ...(body === cursor ? [] : body.warnings)];
   if (warnings.length) file.warnings = warnings;
-  return { file, stoppedAt: end < body.bytes.length ? end : undefined };
+  return { file, stoppedAt: end < body.bytes.length ? end : undefined, syntax, deflated: body !== cursor };
 }
 
 /** PS3.5 A.5: the dataset is raw DEFLATE (RFC 1951); a zlib wrapper (RFC 1950), which some writers add, is accepted. */

@@ -8,6 +8,7 @@ import {
   type DataElement,
   type Dataset,
   type DicomFile,
+  elementBytes,
   isEncapsulated,
   LONG_LENGTH_VRS,
   TransferSyntax,
@@ -176,7 +177,7 @@ function writeElement(sink: ByteSink, element: DataElement): void {
     sink.uint32(0);
     return;
   }
-  let value = element.bytes ?? new Uint8Array();
+  let value = elementBytes(element) ?? new Uint8Array();
   if (value.length % 2 === 1) value = pad(value, PAD_WITH_NUL.has(element.vr) ? 0 : 0x20);
   // A short-length VR cannot hold more than 64 KiB in explicit VR: such (malformed) values are written as UN.
   const vr = !LONG_LENGTH_VRS.has(element.vr) && value.length > MAX_SHORT_LENGTH ? 'UN' : element.vr;

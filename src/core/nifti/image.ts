@@ -119,6 +119,15 @@ export function encodeNifti(image: NiftiImage, options: WriteNiftiOptions = {}):
   };
 }
 
+/**
+ * The header bytes (up to vox_offset) of an image whose voxels are written separately, e.g. streamed to a file
+ * slice by slice before the header is known.
+ */
+export function encodeNiftiHeader(header: NiftiHeader, version: 1 | 2 = header.version): Uint8Array {
+  const type = datatypeInfo(header.datatype);
+  return serializeHeader({ ...header, bitpix: type.bitpix }, version, headerByteLength(header, version));
+}
+
 /** Single-file NIfTI bytes (.nii), little endian: encodeNifti's two parts in one array. */
 export function writeNifti(image: NiftiImage, options: WriteNiftiOptions = {}): Uint8Array {
   const { header, voxels } = encodeNifti(image, options);

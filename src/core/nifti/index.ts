@@ -24,6 +24,7 @@ export {
   type EncodedNifti,
   emptyHeader,
   encodeNifti,
+  encodeNiftiHeader,
   type NiftiImage,
   niftiShape,
   readNifti,

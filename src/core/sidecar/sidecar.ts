@@ -5,8 +5,8 @@
  * Stored compactly: attributes equal in all instances once (`DicomCommon`), the others per instance.
  * DS / IS keep their exact text (`exactNumbers`), binary values are InlineBinary.
  */
-import { type DicomJsonElement, type DicomJsonObject, datasetToJson } from '../dicom/json.ts';
-import type { DicomFile } from '../dicom/model.ts';
+import { type DicomJsonElement, type DicomJsonObject, selectedToJson } from '../dicom/json.ts';
+import type { DataElement, Dataset, DicomFile } from '../dicom/model.ts';
 import type { StackWarning } from '../geometry/stack.ts';
 import { bidsSummary } from './bids.ts';
 
@@ -41,34 +41,59 @@ export interface Sidecar {
   [key: string]: unknown;
 }
 
-const PIXEL_TAGS = new Set(['7FE00010', '7FE00008', '7FE00009', '7FE00001', '7FE00002']);
+/** Pixel Data and its offset tables: in the NIfTI, not in the sidecar. */
+const PIXEL_TAGS = new Set([0x7fe00010, 0x7fe00008, 0x7fe00009, 0x7fe00001, 0x7fe00002]);
+const JSON_OPTIONS = { exactNumbers: true, bulkDataThreshold: Number.POSITIVE_INFINITY };
 
-function fullJson(file: DicomFile, meta: boolean): DicomJsonObject {
-  const json = datasetToJson(meta ? file.meta : file.dataset, {
-    exactNumbers: true,
-    bulkDataThreshold: Number.POSITIVE_INFINITY,
-  });
-  for (const tag of PIXEL_TAGS) delete json[tag];
-  return json;
+/**
+ * Split datasets into the JSON of the attributes all share and the JSON of the others, per dataset. Attributes
+ * whose bytes are identical everywhere (under one character set) are shared without encoding each copy; the rest
+ * are compared by their JSON, so that the result is what comparing every attribute's JSON would give, only faster.
+ */
+export function splitCommonDatasets(datasets: Dataset[]): { common: DicomJsonObject; rest: DicomJsonObject[] } {
+  const first = datasets[0];
+  if (!first) return { common: {}, rest: [] };
+  const charset = first.characterSet.join('\\');
+  const sameCharset = datasets.every((dataset) => dataset.characterSet.join('\\') === charset);
+  const shared = new Set<number>();
+  for (const element of first.elements.values()) {
+    if (PIXEL_TAGS.has(element.tag)) continue;
+    if (sameCharset && datasets.every((dataset) => sameElement(dataset.get(element.tag), element))) {
+      shared.add(element.tag);
+      continue;
+    }
+    const only = (tag: number): boolean => tag === element.tag;
+    const texts = datasets.map((dataset) => JSON.stringify(selectedToJson(dataset, only, JSON_OPTIONS)));
+    if (texts.every((text) => text === texts[0])) shared.add(element.tag);
+  }
+  const own = (tag: number): boolean => !shared.has(tag) && !PIXEL_TAGS.has(tag);
+  return {
+    common: selectedToJson(first, (tag) => shared.has(tag), JSON_OPTIONS),
+    rest: datasets.map((dataset) => selectedToJson(dataset, own, JSON_OPTIONS)),
+  };
 }
 
-/** Split per-instance JSON objects into the part all share and the differences. */
-export function splitCommon(objects: DicomJsonObject[]): { common: DicomJsonObject; rest: DicomJsonObject[] } {
-  const common: DicomJsonObject = {};
-  const first = objects[0] ?? {};
-  const serialised = objects.map(
-    (object) => new Map(Object.entries(object).map(([tag, value]) => [tag, JSON.stringify(value)])),
-  );
-  for (const [tag, value] of Object.entries(first)) {
-    const text = serialised[0]!.get(tag);
-    if (serialised.every((entries) => entries.get(tag) === text)) common[tag] = value;
+function sameElement(a: DataElement | undefined, b: DataElement): boolean {
+  if (!a || a.vr !== b.vr) return false;
+  if (a.items || b.items) {
+    if (!a.items || !b.items || a.items.length !== b.items.length) return false;
+    return a.items.every((item, index) => sameDataset(item, b.items![index]!));
   }
-  const rest = objects.map((object) => {
-    const own: DicomJsonObject = {};
-    for (const [tag, value] of Object.entries(object)) if (!(tag in common)) own[tag] = value;
-    return own;
-  });
-  return { common, rest };
+  if (a.fragments || b.fragments || a.deferred || b.deferred) return false;
+  return sameBytes(a.bytes, b.bytes);
+}
+
+function sameDataset(a: Dataset, b: Dataset): boolean {
+  if (a.size !== b.size || a.characterSet.join('\\') !== b.characterSet.join('\\')) return false;
+  for (const element of a.elements.values()) if (!sameElement(b.get(element.tag), element)) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export interface SidecarInput {
@@ -82,8 +107,8 @@ export interface SidecarInput {
 
 export function buildSidecar(input: SidecarInput): Sidecar {
   const first = input.instances[0]!;
-  const data = splitCommon(input.instances.map((file) => fullJson(file, false)));
-  const meta = splitCommon(input.instances.map((file) => fullJson(file, true)));
+  const data = splitCommonDatasets(input.instances.map((file) => file.dataset));
+  const meta = splitCommonDatasets(input.instances.map((file) => file.meta));
   return {
     ...bidsSummary(first.dataset),
     ConversionSoftware: 'medvox',

@@ -5,7 +5,7 @@
  * spacing, missing slices and gantry tilt are reported on the volume (see docs/geometry.md).
  */
 import { type DecodedFrame, decodeFrame, type PixelArray } from '../codecs/index.ts';
-import type { DicomFile } from '../dicom/model.ts';
+import { type DeferredValue, type DicomFile, elementBytes, elementLength } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { dot, type Mat4, type Vec3 } from '../geometry/affine.ts';
 import { type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
@@ -106,11 +106,48 @@ export interface AssembleOptions {
 
 const PIXEL_TAGS = [0x7fe00010, 0x7fe00008, 0x7fe00009];
 
-export async function assembleVolumes(
+/** Decodes one frame of a file (decodeFrame, or a pool of worker threads). */
+export type FrameDecoder = (file: DicomFile, frameIndex: number) => Promise<DecodedFrame>;
+
+/** Frames decoded ahead of the slice being placed, when a FrameDecoder runs them in parallel. */
+const DECODE_AHEAD = 8;
+
+/** The array type of a volume's voxels, chosen from its first slice. */
+export type PixelArrayConstructor = new (length: number) => PixelArray;
+
+/**
+ * Where a volume's voxels go, slice by slice (index = t * slices + k): an array in memory (assembleVolumes), or
+ * a file written while the series is read (the converter), so that a series is never in memory whole.
+ */
+export interface VolumeSink {
+  /** Called once, before the first slice, when the voxel type is known. */
+  begin(type: PixelArrayConstructor, sliceElements: number, sliceCount: number): void;
+  /** The array slice `index` is written into: `sliceElements` elements, written before `commit(index)`. */
+  slice(index: number): PixelArray;
+  commit(index: number): void | Promise<void>;
+}
+
+/** A volume whose geometry and metadata are known and whose voxels are read on demand, into a sink. */
+export interface PlannedVolume {
+  volume: Omit<Volume, 'data'>;
+  /**
+   * Read every slice into `sink` (in t, k order); each file's pixel data is dropped once read when asked to.
+   * `decode` replaces decodeFrame for frames that need decoding (e.g. a worker pool); a few run ahead at once.
+   */
+  read(sink: VolumeSink, decode?: FrameDecoder): Promise<void>;
+}
+
+export interface PlanResult {
+  volumes: PlannedVolume[];
+  skipped: AssemblyResult['skipped'];
+}
+
+/** Group, order and place every slice of `files` without reading a voxel. */
+export function planVolumes(
   files: DicomFile[],
   onProgress?: ProgressCallback,
   options: AssembleOptions = {},
-): Promise<AssemblyResult> {
+): PlanResult {
   const skipped: AssemblyResult['skipped'] = [];
   const groups = new Map<string, SliceRecord[]>();
   for (const file of files) {
@@ -136,23 +173,47 @@ export async function assembleVolumes(
   const pending = new Map<DicomFile, number>();
   for (const record of plans.flat(2)) pending.set(record.file, (pending.get(record.file) ?? 0) + 1);
   let done = 0;
+  const tick = (record: SliceRecord): void => {
+    done++;
+    onProgress?.(done, total);
+    if (!options.releasePixelData) return;
+    const left = (pending.get(record.file) ?? 1) - 1;
+    pending.set(record.file, left);
+    if (left === 0) for (const tag of PIXEL_TAGS) record.file.dataset.delete(tag);
+  };
+  return { volumes: plans.map((positions) => planVolume(positions, tick)), skipped };
+}
+
+export async function assembleVolumes(
+  files: DicomFile[],
+  onProgress?: ProgressCallback,
+  options: AssembleOptions = {},
+): Promise<AssemblyResult> {
+  const { volumes: planned, skipped } = planVolumes(files, onProgress, options);
   const volumes: Volume[] = [];
-  for (const positions of plans) {
-    volumes.push(
-      await buildVolume(positions, (record) => {
-        done++;
-        onProgress?.(done, total);
-        if (!options.releasePixelData) return;
-        const left = (pending.get(record.file) ?? 1) - 1;
-        pending.set(record.file, left);
-        if (left === 0) for (const tag of PIXEL_TAGS) record.file.dataset.delete(tag);
-      }),
-    );
-  }
+  for (const plan of planned) volumes.push(await readVolume(plan));
   return { volumes, skipped };
 }
 
-async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => void): Promise<Volume> {
+/** A planned volume read into memory. */
+export async function readVolume(plan: PlannedVolume, decode?: FrameDecoder): Promise<Volume> {
+  let data: PixelArray | undefined;
+  let sliceElements = 0;
+  await plan.read(
+    {
+      begin: (type, elements, count) => {
+        data = new type(elements * count);
+        sliceElements = elements;
+      },
+      slice: (index) => data!.subarray(index * sliceElements, (index + 1) * sliceElements),
+      commit: () => {},
+    },
+    decode,
+  );
+  return { ...plan.volume, data: data! };
+}
+
+function planVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => void): PlannedVolume {
   const first = positions[0]![0]!;
   const nz = positions.length;
   const nt = positions[0]!.length;
@@ -166,67 +227,21 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
   const uniformRescale = all.every(
     (r) => r.rescaleSlope === first.rescaleSlope && r.rescaleIntercept === first.rescaleIntercept,
   );
-  const sliceSize = rows * columns;
-  let data: PixelArray | undefined;
-  let colour = false;
-  const slices: SliceSource[][] = Array.from({ length: nt }, () => []);
-  const placed = (t: number, record: SliceRecord): void => {
-    slices[t]!.push({
-      sopInstanceUID: record.sopInstanceUID,
-      source: record.file.source,
-      frameIndex: record.frameIndex,
-      position: record.plane.position,
-    });
-    tick(record);
-  };
-  for (let t = 0; t < nt; t++) {
-    for (let k = 0; k < nz; k++) {
-      const record = positions[k]![t]!;
-      const base = (t * nz + k) * sliceSize;
-      const native = uniformRescale ? nativeFrame(record) : undefined;
-      if (native && (!data || data instanceof native.type)) {
-        // Fast path: uncompressed grey data goes from the file bytes into the volume in one copy.
-        data ??= new native.type(sliceSize * nz * nt);
-        copyNative(native, data, base, record);
-        placed(t, record);
-        continue;
-      }
-      const decoded = await decodeRecord(record);
-      if (decoded.samplesPerPixel !== 1) {
-        if (decoded.samplesPerPixel !== 3 || !(decoded.pixels instanceof Uint8Array) || (data && !colour)) {
-          throw new MedvoxError(
-            'UNSUPPORTED_PIXEL_FORMAT',
-            'only 8-bit RGB colour images can be assembled into a volume',
-            {
-              file: record.file.source,
-            },
-          );
-        }
-        colour = true;
-        data ??= new Uint8Array(sliceSize * nz * nt * 3);
-        copyColourSlice(decoded.pixels, data as Uint8Array, base, record);
-        placed(t, record);
-        continue;
-      }
-      if (colour) {
-        throw new MedvoxError('UNSUPPORTED_PIXEL_FORMAT', 'a volume cannot mix colour and grey images', {
-          file: record.file.source,
-        });
-      }
-      if (!data) {
-        const total = sliceSize * nz * nt;
-        data = uniformRescale
-          ? new (decoded.pixels.constructor as new (n: number) => PixelArray)(total)
-          : new Float32Array(total);
-      }
-      copySlice(decoded.pixels, data, base, record, uniformRescale);
-      placed(t, record);
-    }
-  }
-  return {
+  const colour = (first.file.dataset.number('SamplesPerPixel') ?? 1) === 3;
+  const slices: SliceSource[][] = Array.from({ length: nt }, (_, t) =>
+    positions.map((list) => {
+      const record = list[t]!;
+      return {
+        sopInstanceUID: record.sopInstanceUID,
+        source: record.file.source,
+        frameIndex: record.frameIndex,
+        position: record.plane.position,
+      };
+    }),
+  );
+  const volume: Omit<Volume, 'data'> = {
     seriesInstanceUID: first.seriesInstanceUID,
     dims: [columns, rows, nz, nt],
-    data: data!,
     affineLPS: geometry.affineLPS,
     spacing: geometry.spacing,
     samplesPerPixel: colour ? 3 : 1,
@@ -239,12 +254,86 @@ async function buildVolume(positions: SliceRecord[][], tick: (record: SliceRecor
     echoTime: first.echoTime,
     imageType: first.imageType,
   };
+  return { volume, read: (sink, decode) => readSlices(positions, uniformRescale, colour, sink, tick, decode) };
+}
+
+async function readSlices(
+  positions: SliceRecord[][],
+  uniformRescale: boolean,
+  colour: boolean,
+  sink: VolumeSink,
+  tick: (record: SliceRecord) => void,
+  decode: FrameDecoder | undefined,
+): Promise<void> {
+  const nz = positions.length;
+  const nt = positions[0]!.length;
+  const { rows, columns } = positions[0]![0]!;
+  const sliceSize = rows * columns;
+  const order: SliceRecord[] = [];
+  for (let t = 0; t < nt; t++) for (let k = 0; k < nz; k++) order.push(positions[k]![t]!);
+  // What each slice needs, worked out a few slices ahead so that decoding runs in parallel with placing.
+  const natives = new Map<number, NativeFrame | undefined>();
+  const decodes = new Map<number, Promise<DecodedFrame>>();
+  const nativeAt = (index: number): NativeFrame | undefined => {
+    if (!natives.has(index)) natives.set(index, uniformRescale && !colour ? nativeFrame(order[index]!) : undefined);
+    return natives.get(index);
+  };
+  const decodeAt = (index: number): Promise<DecodedFrame> => {
+    let decoded = decodes.get(index);
+    if (!decoded) {
+      decoded = decodeRecord(order[index]!, decode);
+      decoded.catch(() => {}); // awaited when its slice is placed
+      decodes.set(index, decoded);
+    }
+    return decoded;
+  };
+  let type: PixelArrayConstructor | undefined;
+  const begin = (chosen: PixelArrayConstructor): void => {
+    type = chosen;
+    sink.begin(chosen, sliceSize * (colour ? 3 : 1), nz * nt);
+  };
+  for (let index = 0; index < order.length; index++) {
+    const record = order[index]!;
+    if (decode) {
+      for (let ahead = index + 1; ahead < Math.min(order.length, index + DECODE_AHEAD); ahead++) {
+        if (!nativeAt(ahead)) void decodeAt(ahead);
+      }
+    }
+    const native = nativeAt(index);
+    natives.delete(index);
+    if (native && (!type || type === native.type)) {
+      // Fast path: uncompressed grey data goes from the file (or its bytes) into the volume in one copy.
+      if (!type) begin(native.type);
+      copyNative(native, sink.slice(index), 0, record);
+    } else {
+      const decoded = await decodeAt(index);
+      decodes.delete(index);
+      if ((decoded.samplesPerPixel === 3) !== colour || (colour && !(decoded.pixels instanceof Uint8Array))) {
+        throw new MedvoxError(
+          'UNSUPPORTED_PIXEL_FORMAT',
+          colour
+            ? 'only 8-bit RGB colour images can be assembled into a volume'
+            : 'a volume cannot mix colour and grey images',
+          { file: record.file.source },
+        );
+      }
+      if (colour) {
+        if (!type) begin(Uint8Array);
+        copyColourSlice(decoded.pixels as Uint8Array, sink.slice(index) as Uint8Array, 0, record);
+      } else {
+        if (!type) begin(uniformRescale ? (decoded.pixels.constructor as PixelArrayConstructor) : Float32Array);
+        copySlice(decoded.pixels, sink.slice(index), 0, record, uniformRescale);
+      }
+    }
+    await sink.commit(index);
+    tick(record);
+  }
 }
 
 const frameCache = new WeakMap<DicomFile, Map<number, Promise<DecodedFrame>>>();
 
 /** Decode a record's frame once per file (mosaic tiles share one frame). */
-function decodeRecord(record: SliceRecord): Promise<DecodedFrame> {
+function decodeRecord(record: SliceRecord, decode: FrameDecoder = decodeFrame): Promise<DecodedFrame> {
   let cache = frameCache.get(record.file);
   if (!cache) {
     cache = new Map();
@@ -252,7 +341,7 @@ function decodeRecord(record: SliceRecord): Promise<DecodedFrame> {
   }
   let frame = cache.get(record.frameIndex);
   if (!frame) {
-    frame = decodeFrame(record.file, record.frameIndex);
+    frame = decode(record.file, record.frameIndex);
     if (record.tile) cache.set(record.frameIndex, frame);
   }
   return frame;
@@ -282,8 +371,11 @@ type PixelArrayType = new (
 ) => Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 interface NativeFrame {
-  /** The frame's bytes (little endian), a view into the file. */
-  bytes: Uint8Array;
+  /** The frame's bytes (little endian), a view into the file; absent when the value is still in its file. */
+  bytes: Uint8Array | undefined;
+  /** The Pixel Data value left in its file, and where the frame starts in it. */
+  deferred: DeferredValue | undefined;
+  start: number;
   type: PixelArrayType;
   bytesPerSample: number;
   bitsStored: number;
@@ -297,7 +389,9 @@ interface NativeFrame {
 function nativeFrame(record: SliceRecord): NativeFrame | undefined {
   const ds = record.file.dataset;
   const element = ds.get(0x7fe00010);
-  if (!element?.bytes || element.fragments) return undefined;
+  if (!element || (!element.bytes && !element.deferred) || element.fragments) return undefined;
+  // Mosaic tiles share one frame: read it in once.
+  if (record.tile) elementBytes(element);
   const bitsAllocated = ds.number('BitsAllocated');
   if (
     (ds.number('SamplesPerPixel') ?? 1) !== 1 ||
@@ -311,14 +405,16 @@ function nativeFrame(record: SliceRecord): NativeFrame | undefined {
   const frameColumns = record.tile ? record.columns * record.tile.perRow : record.columns;
   const frameBytes = frameRows * frameColumns * bytesPerSample;
   const start = record.frameIndex * frameBytes;
-  if (start + frameBytes > element.bytes.length) return undefined;
+  if (start + frameBytes > elementLength(element)) return undefined;
   const types: Record<number, [PixelArrayType, PixelArrayType]> = {
     8: [Uint8Array, Int8Array],
     16: [Uint16Array, Int16Array],
     32: [Uint32Array, Int32Array],
   };
   return {
-    bytes: element.bytes.subarray(start, start + frameBytes),
+    bytes: element.bytes?.subarray(start, start + frameBytes),
+    deferred: element.bytes ? undefined : element.deferred,
+    start,
     type: types[bitsAllocated]![signed ? 1 : 0],
     bytesPerSample,
     bitsStored: ds.number('BitsStored') ?? bitsAllocated,
@@ -335,9 +431,19 @@ function copyNative(frame: NativeFrame, target: PixelArray, base: number, record
   const tileRow = record.tile ? Math.floor(record.tile.index / record.tile.perRow) : 0;
   const tileColumn = record.tile ? record.tile.index % record.tile.perRow : 0;
   const rowBytes = columns * size;
-  for (let r = 0; r < rows; r++) {
-    const from = ((tileRow * rows + r) * frameColumns + tileColumn * columns) * size;
-    targetBytes.set(frame.bytes.subarray(from, from + rowBytes), (base + (rows - 1 - r) * columns) * size);
+  if (!frame.bytes) {
+    // Straight from the file into the flipped rows: one vectored read, no copy.
+    const rowViews = Array.from({ length: rows }, (_, r) => {
+      const to = (base + (rows - 1 - r) * columns) * size;
+      return targetBytes.subarray(to, to + rowBytes);
+    });
+    frame.deferred!.readInto(frame.start, rowViews);
+  } else {
+    const bytes = frame.bytes!;
+    for (let r = 0; r < rows; r++) {
+      const from = ((tileRow * rows + r) * frameColumns + tileColumn * columns) * size;
+      targetBytes.set(bytes.subarray(from, from + rowBytes), (base + (rows - 1 - r) * columns) * size);
+    }
   }
   const bitsAllocated = size * 8;
   if (frame.bitsStored < bitsAllocated) {

@@ -1,5 +1,16 @@
-export { type AssemblyResult, assembleVolumes, type SliceSource, type Volume } from './assemble.ts';
+export {
+  type AssemblyResult,
+  assembleVolumes,
+  type FrameDecoder,
+  type PixelArrayConstructor,
+  type PlannedVolume,
+  planVolumes,
+  readVolume,
+  type SliceSource,
+  type Volume,
+  type VolumeSink,
+} from './assemble.ts';
 export { equaliseSpacing } from './equalise.ts';
-export { volumeToNifti } from './nifti.ts';
+export { maxOf, volumeHeader, volumeToNifti } from './nifti.ts';
 export { type SliceRecord, sliceRecords } from './records.ts';
 export { correctTilt } from './tilt.ts';

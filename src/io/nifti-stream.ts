@@ -1,0 +1,171 @@
+/**
+ * A volume streamed into a .nii or .nii.gz file while its series is read (see VolumeSink): the series is never in
+ * memory whole. Slices go to a temporary sibling at their final offset (.nii) or are gzipped in chunks of a few MiB
+ * as independent gzip members on the libuv thread pool, several at once (.nii.gz; readers continue across
+ * concatenated members, RFC 1952 2.2). The header is written last, when the voxel type is final (unsigned 16-bit
+ * data that fits is stored as int16, as dcm2niix does), then the file is renamed into place: a failure leaves
+ * nothing behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip, gzipSync } from 'node:zlib';
+import type { PixelArray } from '../core/codecs/index.ts';
+import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { emptyHeader, encodeNiftiHeader, headerByteLength, type NiftiHeader } from '../core/nifti/index.ts';
+import type { PixelArrayConstructor, VolumeSink } from '../core/volume/index.ts';
+import { ensureDirectory } from './atomic.ts';
+import { DEFAULT_GZIP_LEVEL } from './nifti-file.ts';
+
+const gzipAsync = promisify(gzip);
+
+/** Uncompressed bytes per gzip member: small enough to keep both CPUs busy, large enough to compress as well. */
+const MEMBER_BYTES = 4 * 1024 * 1024;
+/** Members compressing at once (the libuv pool has 4 threads by default). */
+const IN_FLIGHT = 4;
+
+export interface NiftiStreamOptions {
+  gzip: boolean;
+  level?: number;
+}
+
+export interface NiftiStream {
+  sink: VolumeSink;
+  /**
+   * Write the header (from the array type the voxels are stored in, int16 for unsigned 16-bit data that fits)
+   * and move the file into place.
+   */
+  finish(header: (sample: PixelArray) => NiftiHeader): Promise<void>;
+  /** Drop the temporary file (after a failure). */
+  abort(): void;
+}
+
+const asBytes = (array: PixelArray): Uint8Array => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+
+export async function openNiftiStream(path: string, options: NiftiStreamOptions): Promise<NiftiStream> {
+  await ensureDirectory(dirname(path));
+  const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const level = options.level ?? DEFAULT_GZIP_LEVEL;
+  let fd: number;
+  try {
+    fd = openSync(temporary, 'w');
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot write: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  let closed = false;
+  const close = (): void => {
+    if (!closed) closeSync(fd);
+    closed = true;
+  };
+  const fail = (error: unknown): never => {
+    if (error instanceof MedvoxError) throw error.file ? error : error.withFile(path);
+    throw new MedvoxError('IO_ERROR', `cannot write: ${(error as Error).message}`, { file: path, cause: error });
+  };
+
+  let type: PixelArrayConstructor | undefined;
+  let sliceElements = 0;
+  let sliceCount = 0;
+  let written = 0;
+  let uint16Max = 0;
+  // Room for the header, known exactly once the type is: every volume header has the same size (no extensions).
+  let voxOffset = 0;
+  // .nii: one slice buffer, written at its offset. .nii.gz: a chunk of slices per gzip member.
+  let chunk: PixelArray | undefined;
+  let chunkSlices = 1;
+  let chunkFirst = 0;
+  const members: Array<Promise<Buffer>> = [];
+
+  const track = (slice: PixelArray): void => {
+    if (!(slice instanceof Uint16Array)) return;
+    for (let i = 0; i < slice.length; i++) if (slice[i]! > uint16Max) uint16Max = slice[i]!;
+  };
+
+  const sink: VolumeSink = {
+    begin(chosen, elements, count) {
+      type = chosen;
+      sliceElements = elements;
+      sliceCount = count;
+      const sliceBytes = elements * new chosen(0).BYTES_PER_ELEMENT;
+      chunkSlices = options.gzip ? Math.max(1, Math.min(count, Math.floor(MEMBER_BYTES / sliceBytes))) : 1;
+      chunk = new chosen(elements * chunkSlices);
+      voxOffset = headerByteLength(emptyHeader(1));
+    },
+    slice(index) {
+      const at = index - chunkFirst;
+      if (!chunk || at < 0 || at >= chunkSlices) {
+        throw new MedvoxError('INTERNAL', `slice ${index} asked out of order`, { file: path });
+      }
+      return chunk.subarray(at * sliceElements, (at + 1) * sliceElements);
+    },
+    async commit(index) {
+      const at = index - chunkFirst;
+      const full = at === chunkSlices - 1 || index === sliceCount - 1;
+      if (!full) return;
+      const used = chunk!.subarray(0, (at + 1) * sliceElements);
+      track(used);
+      written = index + 1;
+      if (!options.gzip) {
+        try {
+          const bytes = asBytes(used);
+          writeFully(fd, bytes, voxOffset + chunkFirst * sliceElements * used.BYTES_PER_ELEMENT);
+        } catch (error) {
+          fail(error);
+        }
+      } else {
+        const member = gzipAsync(asBytes(used), { level });
+        member.catch(() => {}); // awaited in order below or in finish; never an unhandled rejection
+        members.push(member);
+        chunk = new type!(sliceElements * chunkSlices);
+        if (members.length >= IN_FLIGHT) await members[members.length - IN_FLIGHT];
+      }
+      chunkFirst = index + 1;
+    },
+  };
+
+  const abort = (): void => {
+    try {
+      close();
+    } finally {
+      rmSync(temporary, { force: true });
+    }
+  };
+  return {
+    sink,
+    abort,
+    async finish(header) {
+      try {
+        if (!type || written !== sliceCount) {
+          throw new MedvoxError('INTERNAL', `${written} of ${sliceCount} slices were written`, { file: path });
+        }
+        const sample = type === Uint16Array && uint16Max <= 32767 ? new Int16Array(0) : new type(0);
+        const headerBytes = encodeNiftiHeader(header(sample));
+        if (headerBytes.length !== voxOffset) {
+          throw new MedvoxError('INTERNAL', `header of ${headerBytes.length} bytes, ${voxOffset} reserved`, {
+            file: path,
+          });
+        }
+        if (options.gzip) {
+          const compressed = await Promise.all(members);
+          let position = 0;
+          for (const member of [gzipSync(headerBytes, { level }), ...compressed]) {
+            writeFully(fd, member, position);
+            position += member.length;
+          }
+        } else {
+          writeFully(fd, headerBytes, 0);
+        }
+        close();
+        renameSync(temporary, path);
+      } catch (error) {
+        abort();
+        fail(toMedvoxError(error, path));
+      }
+    },
+  };
+}
+
+function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
