@@ -7,7 +7,7 @@
  * nothing behind.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
@@ -19,10 +19,11 @@ import { ensureDirectory } from './atomic.ts';
 import { DEFAULT_GZIP_LEVEL } from './nifti-file.ts';
 
 const gzipAsync = promisify(gzip);
+const writeAsync = promisify(write);
 
 /** Uncompressed bytes per gzip member: small enough to keep both CPUs busy, large enough to compress as well. */
 const MEMBER_BYTES = 4 * 1024 * 1024;
-/** Members compressing at once (the libuv pool has 4 threads by default). */
+/** Members compressing (or .nii slices being written) at once (the libuv pool has 4 threads by default). */
 const IN_FLIGHT = 4;
 
 export interface NiftiStreamOptions {
@@ -70,11 +71,15 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
   let uint16Max = 0;
   // Room for the header, known exactly once the type is: every volume header has the same size (no extensions).
   let voxOffset = 0;
-  // .nii: one slice buffer, written at its offset. .nii.gz: a chunk of slices per gzip member.
+  // .nii: a slice at a time, written at its offset on the thread pool while the next slices are read.
+  // .nii.gz: a chunk of slices per gzip member. Either way a few buffers are in flight.
   let chunk: PixelArray | undefined;
   let chunkSlices = 1;
   let chunkFirst = 0;
   const members: Array<Promise<Buffer>> = [];
+  const writes: Array<Promise<unknown>> = [];
+  const spare: PixelArray[] = [];
+  const nextChunk = (): PixelArray => spare.pop() ?? new type!(sliceElements * chunkSlices);
 
   const track = (slice: PixelArray): void => {
     if (!(slice instanceof Uint16Array)) return;
@@ -106,17 +111,18 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
       track(used);
       written = index + 1;
       if (!options.gzip) {
-        try {
-          const bytes = asBytes(used);
-          writeFully(fd, bytes, voxOffset + chunkFirst * sliceElements * used.BYTES_PER_ELEMENT);
-        } catch (error) {
-          fail(error);
-        }
+        const buffer = chunk!;
+        const position = voxOffset + chunkFirst * sliceElements * used.BYTES_PER_ELEMENT;
+        const done = writeAllAsync(fd, asBytes(used), position).then(() => spare.push(buffer));
+        done.catch(() => {}); // awaited below or in finish; never an unhandled rejection
+        writes.push(done);
+        chunk = nextChunk();
+        if (writes.length >= IN_FLIGHT) await writes[writes.length - IN_FLIGHT]!.catch(fail);
       } else {
         const member = gzipAsync(asBytes(used), { level });
         member.catch(() => {}); // awaited in order below or in finish; never an unhandled rejection
         members.push(member);
-        chunk = new type!(sliceElements * chunkSlices);
+        chunk = nextChunk();
         if (members.length >= IN_FLIGHT) await members[members.length - IN_FLIGHT];
       }
       chunkFirst = index + 1;
@@ -138,6 +144,7 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
         if (!type || written !== sliceCount) {
           throw new MedvoxError('INTERNAL', `${written} of ${sliceCount} slices were written`, { file: path });
         }
+        await Promise.all(writes);
         const sample = type === Uint16Array && uint16Max <= 32767 ? new Int16Array(0) : new type(0);
         const headerBytes = encodeNiftiHeader(header(sample));
         if (headerBytes.length !== voxOffset) {
@@ -163,6 +170,13 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
       }
     },
   };
+}
+
+async function writeAllAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    done += (await writeAsync(fd, bytes, done, bytes.length - done, position + done)).bytesWritten;
+  }
 }
 
 function writeFully(fd: number, bytes: Uint8Array, position: number): void {
