@@ -218,6 +218,7 @@ async function writeVolume(
         SOPInstanceUID: slice.sopInstanceUID,
         Instance: index,
         Frame: slice.frameIndex,
+        ...(slice.tile === undefined ? {} : { Tile: slice.tile }),
         k,
         t,
         ImagePositionPatient: [...slice.position],

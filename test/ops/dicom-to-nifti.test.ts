@@ -22,7 +22,7 @@ import { datasetToJson } from '../../src/core/dicom/json.ts';
 import { readDicom } from '../../src/core/dicom/reader.ts';
 import { instanceJson, type Sidecar } from '../../src/core/sidecar/sidecar.ts';
 import { dicomToNifti } from '../../src/ops/dicom-to-nifti.ts';
-import { corpus, debianPython, projectRoot, requirePeers } from '../support/env.ts';
+import { corpus, corpusSeriesFolders, debianPython, projectRoot, requirePeers } from '../support/env.ts';
 import { compareInPatientSpace } from '../support/nibabel.ts';
 
 const outRoot = mkdtempSync(join(tmpdir(), 'medvox-convert-'));
@@ -85,21 +85,7 @@ const COUNT_EXCEPTIONS: Record<string, string> = {
     '33 of 35 identical; not yet: the overlay plane dcm2niix writes as an extra _ROI1 volume (medvox does not export overlays) and a UIH DTI file without Image Position / Orientation that dcm2niix places from private tags',
 };
 
-function seriesFolders(): string[] {
-  const folders: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir).map((name) => join(dir, name));
-    if (entries.some((p) => statSync(p).isFile() && !/\.(nii|gz|json|tsv|md|png|jpg|nrrd|bval|bvec)$/.test(p)))
-      folders.push(dir);
-    for (const p of entries) if (statSync(p).isDirectory()) walk(p);
-  };
-  walk(corpus());
-  // Not series folders: damaged files, references, masks, and folders of one image in many transfer syntaxes
-  // (same UIDs: covered by the codec tests), SEG / RTSTRUCT cases (covered by their own issue).
-  return folders.filter(
-    (dir) => !/malformed|\/ref$|masks_nifti|\/mask$|compressed\/|\/seg\/|\/rtstruct\/|dicomdir_tree$/.test(dir),
-  );
-}
+const seriesFolders = corpusSeriesFolders;
 
 test('dicomToNifti writes the volumes dcm2niix writes, identical in patient space', async (t) => {
   if (!requirePeers(t, 'dcm2niix', debianPython)) return;

@@ -61,3 +61,24 @@ export function listFiles(dir: string): string[] {
   walk(dir);
   return out;
 }
+
+/**
+ * Every folder of the corpus that holds an image series, for the converter's whole-corpus tests. Not series
+ * folders: damaged files, references, masks, folders of one image in many transfer syntaxes (same UIDs: covered by
+ * the codec tests), folders of SEG / RTSTRUCT objects only (their own tests; the images they refer to are series
+ * folders) and the DICOMDIR tree's root.
+ */
+export function corpusSeriesFolders(): string[] {
+  const folders: string[] = [];
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir).map((name) => join(dir, name));
+    if (entries.some((p) => statSync(p).isFile() && !/\.(nii|gz|json|tsv|md|png|jpg|nrrd|bval|bvec)$/.test(p)))
+      folders.push(dir);
+    for (const p of entries) if (statSync(p).isDirectory()) walk(p);
+  };
+  walk(corpusRoot);
+  return folders.filter(
+    (dir) =>
+      !/malformed|\/ref$|masks_nifti|\/mask$|compressed\/|\/seg$|\/rtstruct$|seg_ts_variants|dicomdir_tree$/.test(dir),
+  );
+}

@@ -18,6 +18,8 @@ export interface SidecarSlice {
   Instance: number;
   /** Frame of a multi-frame instance (0 for single-frame). */
   Frame: number;
+  /** Tile of a Siemens mosaic frame (0-based; mosaics only). */
+  Tile?: number;
   /** Voxel indices (k slice, t volume) of this frame in the NIfTI. */
   k: number;
   t: number;
@@ -31,6 +33,8 @@ export interface Sidecar {
   MedvoxWarnings: StackWarning[];
   /** Source transfer syntax of each instance is in DicomMetaPerInstance; this is the first one's. */
   SourceTransferSyntaxUID: string;
+  /** Which pixel element the sources hold, when not Pixel Data: float images come back as float (absent: PixelData). */
+  SourcePixelData?: 'FloatPixelData' | 'DoubleFloatPixelData';
   Slices: SidecarSlice[];
   DicomMetaCommon: DicomJsonObject;
   DicomCommon: DicomJsonObject;
@@ -116,6 +120,8 @@ export function buildSidecar(input: SidecarInput): Sidecar {
     MedvoxSidecarVersion: SIDECAR_VERSION,
     MedvoxWarnings: input.warnings,
     SourceTransferSyntaxUID: first.transferSyntaxUID,
+    ...(first.dataset.has(0x7fe00008) ? { SourcePixelData: 'FloatPixelData' as const } : {}),
+    ...(first.dataset.has(0x7fe00009) ? { SourcePixelData: 'DoubleFloatPixelData' as const } : {}),
     Slices: input.slices,
     DicomMetaCommon: meta.common,
     DicomCommon: data.common,

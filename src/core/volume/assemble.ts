@@ -15,6 +15,8 @@ export interface SliceSource {
   sopInstanceUID: string;
   source: string | undefined;
   frameIndex: number;
+  /** Tile of a Siemens mosaic frame (0-based), for mosaics only. */
+  tile?: number;
   /** ImagePositionPatient of the slice (LPS mm). */
   position: Vec3;
 }
@@ -231,12 +233,14 @@ function planVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => v
   const slices: SliceSource[][] = Array.from({ length: nt }, (_, t) =>
     positions.map((list) => {
       const record = list[t]!;
-      return {
+      const source: SliceSource = {
         sopInstanceUID: record.sopInstanceUID,
         source: record.file.source,
         frameIndex: record.frameIndex,
         position: record.plane.position,
       };
+      if (record.tile) source.tile = record.tile.index;
+      return source;
     }),
   );
   const volume: Omit<Volume, 'data'> = {

@@ -200,7 +200,9 @@ export function sliceRecords(file: DicomFile): SliceRecord[] {
   if (noGeometry) return sliceRecordsWithoutGeometry(file, ds, common, rows, columns);
   if (!position || orientation.length < 6 || !orientation.every(Number.isFinite)) return [];
   const pixelSpacing: [number, number] =
-    spacing.length >= 2 && spacing.every(Number.isFinite) ? [spacing[0]!, spacing[1]!] : [1, 1];
+    spacing.length >= 2 && spacing.every((value) => Number.isFinite(value) && value > 0)
+      ? [spacing[0]!, spacing[1]!]
+      : [1, 1];
   const imageType = imageTypeKey(ds);
   const [rescaleSlope, rescaleIntercept] = philipsScaling(
     ds,
@@ -284,7 +286,9 @@ function sliceRecordsWithoutGeometry(
   const spacing =
     ds.numbers('PixelSpacing').length >= 2 ? ds.numbers('PixelSpacing') : ds.numbers('ImagerPixelSpacing');
   const pixelSpacing: [number, number] =
-    spacing.length >= 2 && spacing.every(Number.isFinite) ? [spacing[0]!, spacing[1]!] : [1, 1];
+    spacing.length >= 2 && spacing.every((value) => Number.isFinite(value) && value > 0)
+      ? [spacing[0]!, spacing[1]!]
+      : [1, 1];
   const frames = ds.number('NumberOfFrames') ?? 1;
   return Array.from({ length: Math.max(1, frames) }, (_, frameIndex) => ({
     ...common,
