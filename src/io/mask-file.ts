@@ -10,8 +10,6 @@ export interface LabelmapImage {
   /** Label values (scl_slope / scl_inter applied), i fastest. */
   labels: Uint8Array | Uint16Array;
   affineRAS: Mat4;
-  /** Distinct non-zero label values, sorted. */
-  labelValues: number[];
 }
 
 export async function readLabelmapFile(path: string): Promise<LabelmapImage> {
@@ -30,7 +28,7 @@ export async function readLabelmapFile(path: string): Promise<LabelmapImage> {
     (image.header.sclSlope === 0 || image.header.sclSlope === 1 || !Number.isFinite(image.header.sclSlope)) &&
     (image.header.sclInter === 0 || !Number.isFinite(image.header.sclInter));
   if (data instanceof Uint8Array && identity && data.length === count) {
-    return { dims: [nx, ny, nz], labels: data, affineRAS: niftiAffine(image.header), labelValues: distinct(data) };
+    return { dims: [nx, ny, nz], labels: data, affineRAS: niftiAffine(image.header) };
   }
   if ((data as { length: number }).length !== count) {
     throw new MedvoxError(
@@ -56,19 +54,5 @@ export async function readLabelmapFile(path: string): Promise<LabelmapImage> {
     if (value > max) max = value;
   }
   const labels = max > 255 ? Uint16Array.from(values) : Uint8Array.from(values);
-  return { dims: [nx, ny, nz], labels, affineRAS: niftiAffine(image.header), labelValues: distinct(labels) };
-}
-
-function distinct(labels: Uint8Array | Uint16Array): number[] {
-  const seen = new Uint8Array(65536);
-  let previous = -1;
-  for (let i = 0; i < labels.length; i++) {
-    const value = labels[i]!;
-    if (value === previous) continue;
-    previous = value;
-    seen[value] = 1;
-  }
-  const out: number[] = [];
-  for (let value = 1; value < seen.length; value++) if (seen[value]) out.push(value);
-  return out;
+  return { dims: [nx, ny, nz], labels, affineRAS: niftiAffine(image.header) };
 }

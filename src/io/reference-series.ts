@@ -11,7 +11,9 @@ import { type DicomFile, TransferSyntax } from '../core/dicom/model.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { type ReferenceGrid, referenceGrid } from '../core/seg/reference.ts';
 import { instanceJson, isSidecar, type Sidecar } from '../core/sidecar/sidecar.ts';
-import { loadDicomInputs } from './load-dicom.ts';
+import { readDicomFileHeader } from './dicom-file.ts';
+import { type LoadResult, loadDicomInputs } from './load-dicom.ts';
+import { scanInputs } from './scan.ts';
 
 const PIXEL_DATA = 0x7fe00010;
 
@@ -33,7 +35,7 @@ export async function loadReferenceGrid(
   const first = list[0] ?? '';
   if (list.length === 1 && isNiftiPath(first))
     return { grid: gridFromSidecar(first, await readSidecarBeside(first)), warnings: [] };
-  const loaded = await loadDicomInputs(list, { untilTag: PIXEL_DATA });
+  const loaded = await loadHeaders(list);
   const warnings = loaded.failed.map((error) => error.describe());
   if (loaded.files.length === 0) {
     throw new MedvoxError('IO_ERROR', 'no DICOM file in the reference', {
@@ -42,6 +44,38 @@ export async function loadReferenceGrid(
     });
   }
   return { grid: referenceGrid(loaded.files, { ...options, source: list.join(', ') }), warnings };
+}
+
+/**
+ * Headers of every DICOM file below the inputs. Plain files are read up to Pixel Data only (a few KiB of a 0.5 MB
+ * slice); zips and DICOMDIRs go through loadDicomInputs.
+ */
+async function loadHeaders(inputs: string[]): Promise<LoadResult> {
+  const names: string[] = [];
+  for await (const input of scanInputs(inputs)) names.push(input.name);
+  if (names.some((name) => name.includes('!/') || /(^|\/)DICOMDIR$/i.test(name))) {
+    return loadDicomInputs(inputs, { untilTag: PIXEL_DATA });
+  }
+  const result: LoadResult = { files: [], notDicom: [], failed: [] };
+  const slots: Array<DicomFile | MedvoxError> = new Array(names.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const index = next++;
+      try {
+        slots[index] = await readDicomFileHeader(names[index]!);
+      } catch (error) {
+        slots[index] = toMedvoxError(error, names[index]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  slots.forEach((slot, index) => {
+    if (!(slot instanceof MedvoxError)) result.files.push(slot);
+    else if (slot.code === 'NOT_DICOM' || slot.code === 'EMPTY_FILE') result.notDicom.push(names[index]!);
+    else result.failed.push(slot);
+  });
+  return result;
 }
 
 async function readSidecarBeside(nifti: string): Promise<Sidecar> {

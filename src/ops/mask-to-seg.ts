@@ -7,6 +7,7 @@ import { writeDicom } from '../core/dicom/writer.ts';
 import { MedvoxError } from '../core/errors.ts';
 import { apply, invert, type Mat4, multiply, rasToLps } from '../core/geometry/affine.ts';
 import { type LabelEntry, type LabelTable, resolveLabels } from '../core/labels/index.ts';
+import { packLabelmap, scanLabelmap } from '../core/seg/encode.ts';
 import { affineDistance, type ReferenceGrid } from '../core/seg/reference.ts';
 import { buildSegmentation, type WritableSegmentationType } from '../core/seg/write.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -64,16 +65,18 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
   const warnings = [...reference.warnings];
   const grid = reference.grid;
   const labelmap = onGrid(mask, grid, options.tolerance ?? DEFAULT_GRID_TOLERANCE_MM, options.mask, warnings);
-  if (mask.labelValues.length === 0) {
+  const type = options.type ?? 'BINARY';
+  // One pass over the mask: its labels, their slices and (BINARY) their packed frames.
+  const encoded = type === 'BINARY' ? packLabelmap(labelmap, grid.dims) : scanLabelmap(labelmap, grid.dims);
+  if (encoded.labelValues.length === 0) {
     throw new MedvoxError('EMPTY_MASK', 'the mask has no labelled voxel (every value is 0)', {
       file: options.mask,
       hint: 'nothing to store: a SEG needs at least one segment',
     });
   }
-  const resolved = resolveLabels(table, mask.labelValues, { autoLabel: options.autoLabel, source: options.mask });
+  const resolved = resolveLabels(table, encoded.labelValues, { autoLabel: options.autoLabel, source: options.mask });
   if (table && resolved.autoLabelled.length > 0)
     warnings.push(`labels not in the label table got default entries: ${resolved.autoLabelled.join(', ')}`);
-  const type = options.type ?? 'BINARY';
   report({ phase: 'encode', done: 0, total: 1 });
   const built = buildSegmentation({
     grid,
@@ -83,6 +86,7 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
     keepEmptyFrames: options.keepEmptyFrames,
     series: table ?? {},
     softwareVersion: MEDVOX_VERSION,
+    encoded,
   });
   warnings.push(...built.warnings);
   report({ phase: 'encode', done: 1, total: 1 });

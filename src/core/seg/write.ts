@@ -10,6 +10,7 @@ import { Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
 import { generateUid } from '../dicom/uid.ts';
 import { MedvoxError } from '../errors.ts';
 import type { LabelEntry, LabelTableSeries } from '../labels/label-table.ts';
+import { concatenateBitFrames, type LabelmapScan, type PackedLabelmap, packLabelmap, scanLabelmap } from './encode.ts';
 import type { ReferenceGrid } from './reference.ts';
 import { codeItem, segmentItem } from './segments.ts';
 
@@ -33,6 +34,8 @@ export interface SegmentationInput {
   /** Creation time (default now). */
   now?: Date;
   softwareVersion?: string;
+  /** The labelmap already scanned / packed (encode.ts), so callers that needed its labels do not pay twice. */
+  encoded?: LabelmapScan | PackedLabelmap;
 }
 
 export interface SegmentationOutput {
@@ -106,20 +109,25 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
   }
   const warnings: string[] = [];
   const segments = [...input.segments].sort((a, b) => a.labelValue - b.labelValue);
-  // label value -> segment index (BINARY) / presence (LABELMAP)
-  const lut = new Int32Array(65536).fill(-1);
-  segments.forEach((entry, index) => {
-    lut[entry.labelValue] = index;
-  });
-  const occupancy = sliceOccupancy(labelmap, lut, segments.length, sliceSize, nz);
+  const encoded =
+    input.encoded && (type === 'LABELMAP' || 'frames' in input.encoded)
+      ? input.encoded
+      : type === 'BINARY'
+        ? packLabelmap(labelmap, grid.dims)
+        : scanLabelmap(labelmap, grid.dims);
+  const described = new Set(segments.map((entry) => entry.labelValue));
+  const unknown = encoded.labelValues.filter((value) => !described.has(value));
+  if (unknown.length > 0)
+    throw new MedvoxError('LABEL_NOT_IN_TABLE', `label values without a segment: ${unknown.join(', ')}`);
   const frames: Array<{ segment: number; k: number }> = [];
   if (type === 'BINARY') {
-    for (let s = 0; s < segments.length; s++)
-      for (let k = 0; k < nz; k++) if (input.keepEmptyFrames || occupancy[s * nz + k]) frames.push({ segment: s, k });
+    segments.forEach((entry, s) => {
+      const flags = encoded.slices.get(entry.labelValue);
+      for (let k = 0; k < nz; k++) if (input.keepEmptyFrames || flags?.[k]) frames.push({ segment: s, k });
+    });
   } else {
     for (let k = 0; k < nz; k++) {
-      let any = false;
-      for (let s = 0; s < segments.length && !any; s++) any = occupancy[s * nz + k] === 1;
+      const any = encoded.labelValues.some((value) => encoded.slices.get(value)![k] === 1);
       if (any || input.keepEmptyFrames) frames.push({ segment: -1, k });
     }
   }
@@ -287,7 +295,9 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
 
   if (type === 'BINARY') {
     ds.setNumbers('BitsAllocated', 1).setNumbers('BitsStored', 1).setNumbers('HighBit', 0);
-    ds.setBytes('PixelData', packBinaryFrames(labelmap, lut, frames, grid), 'OB');
+    const packed = encoded as PackedLabelmap;
+    const frameBuffers = frames.map(({ segment, k }) => packed.frames.get(segments[segment]!.labelValue)?.[k]);
+    ds.setBytes('PixelData', concatenateBitFrames(frameBuffers, sliceSize), 'OB');
   } else {
     const max = segments.reduce((m, entry) => Math.max(m, entry.labelValue), 0);
     const bits = max > 255 ? 16 : 8;
@@ -296,7 +306,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
       .setNumbers('HighBit', bits - 1);
     // Supplement 243: the background is the Pixel Padding Value.
     ds.setNumbers('PixelPaddingValue', 0, 'US');
-    ds.setBytes('PixelData', labelmapFrames(labelmap, lut, frames, grid, bits), bits === 16 ? 'OW' : 'OB');
+    ds.setBytes('PixelData', labelmapFrames(labelmap, frames, grid, bits), bits === 16 ? 'OW' : 'OB');
   }
   const meta = new Dataset();
   return {
@@ -306,88 +316,9 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
   };
 }
 
-/** occupancy[s * nz + k] = 1 when segment s has a voxel in slice k. One pass over the labelmap. */
-function sliceOccupancy(
-  labelmap: Uint8Array | Uint16Array,
-  lut: Int32Array,
-  segmentCount: number,
-  sliceSize: number,
-  nz: number,
-): Uint8Array {
-  const occupancy = new Uint8Array(segmentCount * nz);
-  const unknown = new Set<number>();
-  for (let k = 0; k < nz; k++) {
-    const end = (k + 1) * sliceSize;
-    let previous = 0;
-    for (let index = k * sliceSize; index < end; index++) {
-      const value = labelmap[index]!;
-      if (value === 0 || value === previous) continue;
-      previous = value;
-      const s = lut[value]!;
-      if (s < 0) unknown.add(value);
-      else occupancy[s * nz + k] = 1;
-    }
-  }
-  if (unknown.size > 0) {
-    throw new MedvoxError(
-      'LABEL_NOT_IN_TABLE',
-      `label values without a segment: ${[...unknown].sort((a, b) => a - b).join(', ')}`,
-    );
-  }
-  return occupancy;
-}
-
-/**
- * BINARY Pixel Data: frame f holds bit (r * columns + c) at bit offset f * rows * columns, pixel 0 in the least
- * significant bit (PS3.5 8.1.1); frames are not padded to bytes. One pass over the labelmap, bits set in place.
- */
-function packBinaryFrames(
-  labelmap: Uint8Array | Uint16Array,
-  lut: Int32Array,
-  frames: ReadonlyArray<{ segment: number; k: number }>,
-  grid: ReferenceGrid,
-): Uint8Array {
-  const [columns, rows, nz] = grid.dims;
-  const frameBits = rows * columns;
-  const totalBytes = Math.ceil((frameBits * frames.length) / 8);
-  const out = new Uint8Array(totalBytes + (totalBytes % 2));
-  const frameOf = new Int32Array(lut.reduce((m, s) => Math.max(m, s + 1), 0) * nz).fill(-1);
-  frames.forEach(({ segment, k }, f) => {
-    frameOf[segment * nz + k] = f;
-  });
-  const aligned = frameBits % 8 === 0;
-  const sliceSize = frameBits;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < rows; j++) {
-      const r = rows - 1 - j;
-      const from = k * sliceSize + j * columns;
-      let previous = 0;
-      let frameBase = 0; // bit offset of the current frame (aligned: byte offset * 8)
-      for (let c = 0; c < columns; c++) {
-        const value = labelmap[from + c]!;
-        if (value === 0) continue;
-        if (value !== previous) {
-          previous = value;
-          const f = frameOf[lut[value]! * nz + k]!;
-          frameBase = f * frameBits;
-        }
-        const pixel = r * columns + c;
-        if (aligned) {
-          out[frameBase / 8 + (pixel >>> 3)]! |= 1 << (pixel & 7);
-        } else {
-          const bit = frameBase + pixel;
-          out[Math.floor(bit / 8)]! |= 1 << (bit % 8);
-        }
-      }
-    }
-  }
-  return out;
-}
-
 /** LABELMAP Pixel Data: each frame is slice k with rows back in DICOM order, values = segment numbers. */
 function labelmapFrames(
   labelmap: Uint8Array | Uint16Array,
-  _lut: Int32Array,
   frames: ReadonlyArray<{ k: number }>,
   grid: ReferenceGrid,
   bits: 8 | 16,
