@@ -1,7 +1,7 @@
 /**
  * `npm run bench:seg`: `medvox seg create` for a synthetic 512x512x300 mask with 20 labels against converting the
  * same synthetic series DICOM -> NIfTI with `medvox convert --dicom2nifti` (default .nii.gz), in the same run,
- * both through the CLI. Several runs each; medians and the ratio seg create / convert (target < 1.0).
+ * both through the CLI. Five runs each (alternating which goes first), medians and the ratio seg create / convert (target < 1.0).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { gridNifti } from '../src/ops/seg-to-nifti.ts';
 import { median, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
-const runs = Number(process.env.BENCH_RUNS ?? 3);
+const runs = Number(process.env.BENCH_RUNS ?? 5);
 const labels = 20;
 const root = mkdtempSync(join(tmpdir(), 'medvox-bench-seg-'));
 const series = join(root, 'ct');
@@ -64,8 +64,16 @@ try {
   for (let run = 0; run < runs; run++) {
     const seg = join(root, `seg-${run}.dcm`);
     const nifti = join(root, `nifti-${run}`);
-    create.push(timed(['seg', 'create', '--image', series, '--mask', mask, '--output', seg]));
-    convert.push(timed(['convert', '--dicom2nifti', '--input', series, '--output', nifti]));
+    // Alternate which goes first, so that neither always meets the colder file cache.
+    const runCreate = () => create.push(timed(['seg', 'create', '--image', series, '--mask', mask, '--output', seg]));
+    const runConvert = () => convert.push(timed(['convert', '--dicom2nifti', '--input', series, '--output', nifti]));
+    if (run % 2 === 0) {
+      runCreate();
+      runConvert();
+    } else {
+      runConvert();
+      runCreate();
+    }
     segBytes = statSync(seg).size;
     rmSync(seg, { force: true });
     rmSync(nifti, { recursive: true, force: true });

@@ -3,11 +3,11 @@
  * voxel centres within a tolerance; a mask stored in another axis order or with flipped axes of that same grid is
  * reordered), its labels are described by the label table, and the SEG references the source series.
  */
-import { writeDicom } from '../core/dicom/writer.ts';
+import { writeDicomParts } from '../core/dicom/writer.ts';
 import { MedvoxError } from '../core/errors.ts';
 import { apply, invert, type Mat4, multiply, rasToLps } from '../core/geometry/affine.ts';
 import { type LabelEntry, type LabelTable, resolveLabels } from '../core/labels/index.ts';
-import { packLabelmap, scanLabelmap } from '../core/seg/encode.ts';
+import { scanLabelmap } from '../core/seg/encode.ts';
 import { affineDistance, type ReferenceGrid } from '../core/seg/reference.ts';
 import { buildSegmentation, type WritableSegmentationType } from '../core/seg/write.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -66,8 +66,8 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
   const grid = reference.grid;
   const labelmap = onGrid(mask, grid, options.tolerance ?? DEFAULT_GRID_TOLERANCE_MM, options.mask, warnings);
   const type = options.type ?? 'BINARY';
-  // One pass over the mask: its labels, their slices and (BINARY) their packed frames.
-  const encoded = type === 'BINARY' ? packLabelmap(labelmap, grid.dims) : scanLabelmap(labelmap, grid.dims);
+  // One pass over the mask for its labels and their slices (the writer packs the frames in a second one).
+  const encoded = scanLabelmap(labelmap, grid.dims);
   if (encoded.labelValues.length === 0) {
     throw new MedvoxError('EMPTY_MASK', 'the mask has no labelled voxel (every value is 0)', {
       file: options.mask,
@@ -91,7 +91,7 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
   warnings.push(...built.warnings);
   report({ phase: 'encode', done: 1, total: 1 });
   report({ phase: 'write', done: 0, total: 1 });
-  await writeFileAtomic(options.output, writeDicom(built.file));
+  await writeFileAtomic(options.output, writeDicomParts(built.file));
   report({ phase: 'write', done: 1, total: 1 });
   return {
     output: options.output,

@@ -1,7 +1,8 @@
 /**
- * One pass over a labelmap: which labels occur on which slices, and (for BINARY SEGs) each label's 1-bit frame of
- * each slice, already in DICOM order (rows back to r = rows-1-j, pixel 0 in the least significant bit, PS3.5
- * 8.1.1). Bits are set in place in Uint8Arrays; a frame buffer is allocated only where a label occurs.
+ * Two passes over a labelmap, no per-frame allocation: `scanLabelmap` finds which labels occur on which slices;
+ * `packBinaryFrames` then sets every labelled voxel's bit straight into the BINARY Pixel Data, frame f of
+ * rows * columns bits starting at bit f * rows * columns (no padding between frames), rows back in DICOM order
+ * (r = rows-1-j), pixel 0 in the least significant bit (PS3.5 8.1.1).
  */
 
 export interface LabelmapScan {
@@ -11,17 +12,13 @@ export interface LabelmapScan {
   slices: Map<number, Uint8Array>;
 }
 
-export interface PackedLabelmap extends LabelmapScan {
-  /** Per label value: its packed frame of each slice where it occurs (undefined elsewhere). */
-  frames: Map<number, Array<Uint8Array | undefined>>;
-  /** Bytes of one packed frame: ceil(rows * columns / 8). */
-  frameBytes: number;
-}
-
 type Labels = Uint8Array | Uint16Array;
 
-function sortedKeys<T>(map: Map<number, T>): number[] {
-  return [...map.keys()].sort((a, b) => a - b);
+/** 32-bit words over an 8-bit labelmap whose rows are whole words: background is skipped four voxels at a time. */
+function wordsOf(labelmap: Labels, columns: number): Uint32Array | undefined {
+  return labelmap instanceof Uint8Array && columns % 4 === 0 && labelmap.byteOffset % 4 === 0
+    ? new Uint32Array(labelmap.buffer, labelmap.byteOffset, labelmap.length >>> 2)
+    : undefined;
 }
 
 /** Labels and the slices they occur on. */
@@ -29,92 +26,95 @@ export function scanLabelmap(labelmap: Labels, dims: readonly number[]): Labelma
   const [columns, rows, nz] = dims as [number, number, number];
   const sliceSize = columns * rows;
   const slices = new Map<number, Uint8Array>();
+  const words = wordsOf(labelmap, columns);
+  const mark = (value: number, k: number): void => {
+    let flags = slices.get(value);
+    if (!flags) {
+      flags = new Uint8Array(nz);
+      slices.set(value, flags);
+    }
+    flags[k] = 1;
+  };
   for (let k = 0; k < nz; k++) {
     let previous = 0;
+    if (words) {
+      const end = ((k + 1) * sliceSize) >>> 2;
+      for (let w = (k * sliceSize) >>> 2; w < end; w++) {
+        const word = words[w]!;
+        if (word === 0) continue;
+        for (let shift = 0; shift < 32; shift += 8) {
+          const value = (word >>> shift) & 0xff; // little endian: the first voxel is the low byte
+          if (value === 0 || value === previous) continue;
+          previous = value;
+          mark(value, k);
+        }
+      }
+      continue;
+    }
     const end = (k + 1) * sliceSize;
     for (let index = k * sliceSize; index < end; index++) {
       const value = labelmap[index]!;
       if (value === 0 || value === previous) continue;
       previous = value;
-      let flags = slices.get(value);
-      if (!flags) {
-        flags = new Uint8Array(nz);
-        slices.set(value, flags);
-      }
-      flags[k] = 1;
+      mark(value, k);
     }
   }
-  return { labelValues: sortedKeys(slices), slices };
+  return { labelValues: [...slices.keys()].sort((a, b) => a - b), slices };
 }
 
-/** Labels, their slices and their packed BINARY frames, in one pass. */
-export function packLabelmap(labelmap: Labels, dims: readonly number[]): PackedLabelmap {
+/**
+ * BINARY Pixel Data for `frameCount` frames; `frameOf(label, k)` is the frame of label `label` on slice k (every
+ * labelled voxel must have one). The result is padded to an even length.
+ */
+export function packBinaryFrames(
+  labelmap: Labels,
+  dims: readonly number[],
+  frameCount: number,
+  frameOf: (label: number, k: number) => number,
+): Uint8Array {
   const [columns, rows, nz] = dims as [number, number, number];
   const sliceSize = columns * rows;
-  const frameBytes = Math.ceil(sliceSize / 8);
-  const frames = new Map<number, Array<Uint8Array | undefined>>();
-  const slices = new Map<number, Uint8Array>();
-  const frameOf = (value: number, k: number): Uint8Array => {
-    let list = frames.get(value);
-    if (!list) {
-      list = new Array(nz);
-      frames.set(value, list);
-      slices.set(value, new Uint8Array(nz));
-    }
-    let frame = list[k];
-    if (!frame) {
-      frame = new Uint8Array(frameBytes);
-      list[k] = frame;
-      slices.get(value)![k] = 1;
-    }
-    return frame;
-  };
+  const totalBytes = Math.ceil((sliceSize * frameCount) / 8);
+  const out = new Uint8Array(totalBytes + (totalBytes % 2));
+  const aligned = sliceSize % 8 === 0;
+  const words = wordsOf(labelmap, columns);
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < rows; j++) {
       const from = k * sliceSize + j * columns;
       const rowBit = (rows - 1 - j) * columns;
       let previous = 0;
-      let frame: Uint8Array | undefined;
-      for (let c = 0; c < columns; c++) {
-        const value = labelmap[from + c]!;
-        if (value === 0) continue;
+      let frameStart = 0; // first bit of the current label's frame
+      const set = (value: number, c: number): void => {
         if (value !== previous) {
           previous = value;
-          frame = frameOf(value, k);
+          frameStart = frameOf(value, k) * sliceSize;
         }
         const bit = rowBit + c;
-        frame![bit >>> 3]! |= 1 << (bit & 7);
+        if (aligned) out[frameStart / 8 + (bit >>> 3)]! |= 1 << (bit & 7);
+        else {
+          const at = frameStart + bit;
+          out[Math.floor(at / 8)]! |= 1 << (at % 8);
+        }
+      };
+      if (words) {
+        const first = from >>> 2;
+        const end = (from + columns) >>> 2;
+        for (let w = first; w < end; w++) {
+          const word = words[w]!;
+          if (word === 0) continue;
+          const c = (w - first) << 2;
+          for (let b = 0; b < 4; b++) {
+            const value = (word >>> (b << 3)) & 0xff;
+            if (value !== 0) set(value, c + b);
+          }
+        }
+        continue;
+      }
+      for (let c = 0; c < columns; c++) {
+        const value = labelmap[from + c]!;
+        if (value !== 0) set(value, c);
       }
     }
   }
-  return { labelValues: sortedKeys(frames), slices, frames, frameBytes };
-}
-
-/**
- * Concatenate packed frames of `frameBits` bits each without padding between them (PS3.5 8.1.1): byte copies when
- * frames are byte aligned, shifted bytes otherwise. The result is padded to an even length.
- */
-export function concatenateBitFrames(frames: ReadonlyArray<Uint8Array | undefined>, frameBits: number): Uint8Array {
-  const totalBytes = Math.ceil((frameBits * frames.length) / 8);
-  const out = new Uint8Array(totalBytes + (totalBytes % 2));
-  const frameBytes = Math.ceil(frameBits / 8);
-  frames.forEach((frame, f) => {
-    if (!frame) return;
-    const startBit = f * frameBits;
-    const shift = startBit % 8;
-    const startByte = (startBit - shift) / 8;
-    if (shift === 0) {
-      out.set(frame.subarray(0, frameBytes), startByte);
-      return;
-    }
-    // The last byte of a frame holds only frameBits % 8 valid bits: the rest are zero, so OR-ing is safe.
-    for (let b = 0; b < frameBytes; b++) {
-      const byte = frame[b]!;
-      if (byte === 0) continue;
-      out[startByte + b]! |= (byte << shift) & 0xff;
-      const high = byte >>> (8 - shift);
-      if (high) out[startByte + b + 1]! |= high;
-    }
-  });
   return out;
 }

@@ -10,7 +10,7 @@ import { Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
 import { generateUid } from '../dicom/uid.ts';
 import { MedvoxError } from '../errors.ts';
 import type { LabelEntry, LabelTableSeries } from '../labels/label-table.ts';
-import { concatenateBitFrames, type LabelmapScan, type PackedLabelmap, packLabelmap, scanLabelmap } from './encode.ts';
+import { type LabelmapScan, packBinaryFrames, scanLabelmap } from './encode.ts';
 import type { ReferenceGrid } from './reference.ts';
 import { codeItem, segmentItem } from './segments.ts';
 
@@ -34,8 +34,8 @@ export interface SegmentationInput {
   /** Creation time (default now). */
   now?: Date;
   softwareVersion?: string;
-  /** The labelmap already scanned / packed (encode.ts), so callers that needed its labels do not pay twice. */
-  encoded?: LabelmapScan | PackedLabelmap;
+  /** The labelmap already scanned (encode.ts), so callers that needed its labels do not pay twice. */
+  encoded?: LabelmapScan;
 }
 
 export interface SegmentationOutput {
@@ -109,12 +109,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
   }
   const warnings: string[] = [];
   const segments = [...input.segments].sort((a, b) => a.labelValue - b.labelValue);
-  const encoded =
-    input.encoded && (type === 'LABELMAP' || 'frames' in input.encoded)
-      ? input.encoded
-      : type === 'BINARY'
-        ? packLabelmap(labelmap, grid.dims)
-        : scanLabelmap(labelmap, grid.dims);
+  const encoded = input.encoded ?? scanLabelmap(labelmap, grid.dims);
   const described = new Set(segments.map((entry) => entry.labelValue));
   const unknown = encoded.labelValues.filter((value) => !described.has(value));
   if (unknown.length > 0)
@@ -295,9 +290,18 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
 
   if (type === 'BINARY') {
     ds.setNumbers('BitsAllocated', 1).setNumbers('BitsStored', 1).setNumbers('HighBit', 0);
-    const packed = encoded as PackedLabelmap;
-    const frameBuffers = frames.map(({ segment, k }) => packed.frames.get(segments[segment]!.labelValue)?.[k]);
-    ds.setBytes('PixelData', concatenateBitFrames(frameBuffers, sliceSize), 'OB');
+    const frameIndex = new Map<number, Int32Array>();
+    frames.forEach(({ segment, k }, f) => {
+      const label = segments[segment]!.labelValue;
+      let list = frameIndex.get(label);
+      if (!list) {
+        list = new Int32Array(nz).fill(-1);
+        frameIndex.set(label, list);
+      }
+      list[k] = f;
+    });
+    const pixels = packBinaryFrames(labelmap, grid.dims, frames.length, (label, k) => frameIndex.get(label)![k]!);
+    ds.setBytes('PixelData', pixels, 'OB');
   } else {
     const max = segments.reduce((m, entry) => Math.max(m, entry.labelValue), 0);
     const bits = max > 255 ? 16 : 8;
