@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { toMedvoxError } from '../core/errors.ts';
 import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
+import { registerSeg } from './seg.ts';
 
 export const VERSION = '0.1.0';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `medvox --help` for the commands)');
   registerConvert(program);
   registerDump(program);
+  registerSeg(program);
   program.addHelpText(
     'after',
     `
@@ -20,6 +22,8 @@ Examples:
   medvox convert --dicom2nifti --input ./dicom --output ./nifti
   medvox dump image.dcm                 dcmdump-style listing
   medvox dump --json image.dcm          DICOM JSON model (PS3.18 Annex F)
+  medvox seg create --image ./ct --mask labels.nii.gz --labels labels.json --output seg.dcm
+  medvox seg to-nifti seg.dcm --reference ./ct --output ./out
 
 Exit codes are listed in docs/errors.md.`,
   );

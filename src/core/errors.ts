@@ -46,6 +46,18 @@ export const ErrorCodes = {
   /** A mask or derived object does not sit on its reference grid. */
   GRID_MISMATCH: { exit: 5, summary: 'grid mismatch' },
 
+  // ---- segmentations and structures (docs/segmentation.md) ----
+  /** A label table JSON that is not valid (the message names the JSON path, e.g. `$.segments[2].color`). */
+  LABELS_INVALID: { exit: 3, summary: 'invalid label table' },
+  /** A mask holds label values that the label table does not describe. */
+  LABEL_NOT_IN_TABLE: { exit: 5, summary: 'mask label missing from the label table' },
+  /** A mask (or a segmentation object) with no labelled voxel at all. */
+  EMPTY_MASK: { exit: 5, summary: 'mask is empty' },
+  /** A SEG / RTSTRUCT references images that are not among the ones given (or not on their frame of reference). */
+  REFERENCE_MISSING: { exit: 5, summary: 'referenced images not given' },
+  /** Segments overlap where one labelmap cannot hold them (use one mask per segment). */
+  SEGMENT_OVERLAP: { exit: 5, summary: 'segments overlap' },
+
   // ---- usage / environment ----
   USAGE: { exit: 2, summary: 'invalid command-line usage' },
   IO_ERROR: { exit: 6, summary: 'file system error' },

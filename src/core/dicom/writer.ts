@@ -67,6 +67,11 @@ class ByteSink {
     this.chunks.push(value);
     this.length += value.length;
   }
+  /** The encoded bytes as written, in pieces (large values are not copied). */
+  parts(): Uint8Array[] {
+    this.flushScratch();
+    return this.chunks;
+  }
   result(): Uint8Array {
     this.flushScratch();
     const out = new Uint8Array(this.length);
@@ -80,6 +85,18 @@ class ByteSink {
 }
 
 export function writeDicom(file: DicomFile, options: WriteOptions = {}): Uint8Array {
+  return encodeDicom(file, options).result();
+}
+
+/**
+ * The file's bytes in pieces, for writers that pass them to the file system as they are (writev): large values
+ * such as Pixel Data are not copied into one buffer.
+ */
+export function writeDicomParts(file: DicomFile, options: WriteOptions = {}): Uint8Array[] {
+  return encodeDicom(file, options).parts();
+}
+
+function encodeDicom(file: DicomFile, options: WriteOptions): ByteSink {
   const pixelData = file.dataset.get(0x7fe00010);
   const sourceEncapsulated = Boolean(pixelData?.fragments);
   const transferSyntaxUID =
@@ -105,7 +122,7 @@ export function writeDicom(file: DicomFile, options: WriteOptions = {}): Uint8Ar
   }
   writeMeta(sink, file, transferSyntaxUID);
   writeDataset(sink, file.dataset);
-  return sink.result();
+  return sink;
 }
 
 /** File Meta Information (PS3.10 7.1): group length recomputed, identity of the writer and the syntax updated. */

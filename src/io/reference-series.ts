@@ -1,0 +1,119 @@
+/**
+ * The reference image of a segmentation from what a user names on the command line: a DICOM series (folder, files,
+ * zip, DICOMDIR) or a NIfTI written by medvox with its sidecar (the sidecar holds every source attribute, so the
+ * grid and the source SOP Instance UIDs come back without the DICOM files). Headers only: no pixel data is decoded.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { datasetFromJson } from '../core/dicom/json.ts';
+import { type DicomFile, TransferSyntax } from '../core/dicom/model.ts';
+import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { type ReferenceGrid, referenceGrid } from '../core/seg/reference.ts';
+import { instanceJson, isSidecar, type Sidecar } from '../core/sidecar/sidecar.ts';
+import { readDicomFileHeader } from './dicom-file.ts';
+import { type LoadResult, loadDicomInputs } from './load-dicom.ts';
+import { scanInputs } from './scan.ts';
+
+const PIXEL_DATA = 0x7fe00010;
+
+export function isNiftiPath(path: string): boolean {
+  return /\.nii(\.gz)?$/i.test(path);
+}
+
+export interface LoadedReference {
+  grid: ReferenceGrid;
+  /** Files that could not be read (the grid was built from the rest). */
+  warnings: string[];
+}
+
+export async function loadReferenceGrid(
+  inputs: string | string[],
+  options: { seriesInstanceUID?: string } = {},
+): Promise<LoadedReference> {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const first = list[0] ?? '';
+  if (list.length === 1 && isNiftiPath(first))
+    return { grid: gridFromSidecar(first, await readSidecarBeside(first)), warnings: [] };
+  const loaded = await loadHeaders(list);
+  const warnings = loaded.failed.map((error) => error.describe());
+  if (loaded.files.length === 0) {
+    throw new MedvoxError('IO_ERROR', 'no DICOM file in the reference', {
+      file: list.join(', '),
+      hint: 'give the folder of the source image series, or a NIfTI converted by medvox with its sidecar',
+    });
+  }
+  return { grid: referenceGrid(loaded.files, { ...options, source: list.join(', ') }), warnings };
+}
+
+/**
+ * Headers of every DICOM file below the inputs. Plain files are read up to Pixel Data only (a few KiB of a 0.5 MB
+ * slice); zips and DICOMDIRs go through loadDicomInputs.
+ */
+async function loadHeaders(inputs: string[]): Promise<LoadResult> {
+  const names: string[] = [];
+  for await (const input of scanInputs(inputs)) names.push(input.name);
+  if (names.some((name) => name.includes('!/') || /(^|\/)DICOMDIR$/i.test(name))) {
+    return loadDicomInputs(inputs, { untilTag: PIXEL_DATA });
+  }
+  const result: LoadResult = { files: [], notDicom: [], failed: [] };
+  const slots: Array<DicomFile | MedvoxError> = new Array(names.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const index = next++;
+      try {
+        slots[index] = await readDicomFileHeader(names[index]!);
+      } catch (error) {
+        slots[index] = toMedvoxError(error, names[index]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  slots.forEach((slot, index) => {
+    if (!(slot instanceof MedvoxError)) result.files.push(slot);
+    else if (slot.code === 'NOT_DICOM' || slot.code === 'EMPTY_FILE') result.notDicom.push(names[index]!);
+    else result.failed.push(slot);
+  });
+  return result;
+}
+
+async function readSidecarBeside(nifti: string): Promise<Sidecar> {
+  const path = join(dirname(nifti), `${basename(nifti).replace(/\.nii(\.gz)?$/i, '')}.json`);
+  if (!existsSync(path)) {
+    throw new MedvoxError('USAGE', 'a NIfTI image needs the medvox sidecar beside it to be a segmentation reference', {
+      file: nifti,
+      hint: `expected ${path} (written by medvox convert --dicom2nifti); or give the DICOM series`,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw toMedvoxError(new MedvoxError('BAD_VALUE', `the sidecar is not JSON: ${(error as Error).message}`), path);
+  }
+  if (!isSidecar(parsed)) {
+    throw new MedvoxError('BAD_VALUE', 'the JSON beside the NIfTI is not a medvox sidecar (no DicomPerInstance)', {
+      file: path,
+      hint: 'a dcm2niix BIDS sidecar does not hold the source UIDs; give the DICOM series instead',
+    });
+  }
+  return parsed;
+}
+
+/** The source instances, rebuilt from the sidecar (headers only), then the same grid as from the DICOM files. */
+export function gridFromSidecar(nifti: string, sidecar: Sidecar): ReferenceGrid {
+  const files: DicomFile[] = sidecar.DicomPerInstance.map((_, index) => ({
+    meta: datasetFromJson({ ...sidecar.DicomMetaCommon, ...(sidecar.DicomMetaPerInstance[index] ?? {}) }),
+    dataset: datasetFromJson(instanceJson(sidecar, index)),
+    transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian,
+    hasPreamble: true,
+    source: `${nifti} (sidecar instance ${index + 1})`,
+  }));
+  if (sidecar.Slices.some((slice) => slice.t !== 0)) {
+    throw new MedvoxError('GEOMETRY_INCONSISTENT', 'the NIfTI is 4D: a segmentation reference must be one 3D volume', {
+      file: nifti,
+    });
+  }
+  return referenceGrid(files, { source: nifti });
+}
