@@ -23,7 +23,9 @@ export type StackWarning =
   | { kind: 'MISSING_SLICES'; expected: number; found: number; gapIndices: number[] }
   | { kind: 'GANTRY_TILT'; angleDegrees: number }
   | { kind: 'DUPLICATE_POSITION'; index: number }
-  | { kind: 'NO_PATIENT_GEOMETRY' };
+  | { kind: 'NO_PATIENT_GEOMETRY' }
+  /** A Modality LUT Sequence maps the stored values (PS3.3 C.11.1): the voxels are stored values, the LUT is in the sidecar. */
+  | { kind: 'MODALITY_LUT_NOT_APPLIED' };
 
 export interface StackGeometry {
   /** Voxel (i, j, k) -> LPS mm. */

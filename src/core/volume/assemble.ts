@@ -252,7 +252,11 @@ function planVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => v
     rescaleSlope: uniformRescale && !colour ? first.rescaleSlope : 1,
     rescaleIntercept: uniformRescale && !colour ? first.rescaleIntercept : 0,
     slices,
-    warnings: first.noGeometry ? [...geometry.warnings, { kind: 'NO_PATIENT_GEOMETRY' }] : geometry.warnings,
+    warnings: [
+      ...geometry.warnings,
+      ...(first.noGeometry ? [{ kind: 'NO_PATIENT_GEOMETRY' as const }] : []),
+      ...(first.file.dataset.has(0x00283000) ? [{ kind: 'MODALITY_LUT_NOT_APPLIED' as const }] : []),
+    ],
     first: first.file,
     echoNumber: first.echoNumber,
     echoTime: first.echoTime,
