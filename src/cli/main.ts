@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { toMedvoxError } from '../core/errors.ts';
 import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
+import { registerRtstruct } from './rtstruct.ts';
 
 export const VERSION = '0.1.0';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `medvox --help` for the commands)');
   registerConvert(program);
   registerDump(program);
+  registerRtstruct(program);
   program.addHelpText(
     'after',
     `

@@ -260,3 +260,40 @@ export async function rtstructToNifti(options: RtstructToNiftiOptions): Promise<
     grid,
   };
 }
+
+/** One line for a person. */
+export function describeRtstructWarning(warning: RtstructWarning): string {
+  const roi = (w: { roi: number; name: string }) => `ROI ${w.roi} "${w.name}"`;
+  switch (warning.kind) {
+    case 'CONTOUR_OFF_GRID':
+      return `${roi(warning)}: ${warning.contours} contour(s) on no slice of the image (planes at ${warning.distances.slice(0, 5).join(', ')} mm along the normal): not rasterised`;
+    case 'CONTOUR_CLIPPED':
+      return `${roi(warning)}: ${warning.contours} contour(s) reach outside the image: only the part inside is in the mask`;
+    case 'CONTOUR_REFERENCE_DISAGREES':
+      return `${roi(warning)}: ${warning.contours} contour(s) lie on another slice than the image they reference (placed by position)`;
+    case 'CONTOUR_NOT_PLANAR':
+      return `${roi(warning)}: ${warning.contours} contour(s) are not planar (spread ${warning.maxSpread} mm along the normal)`;
+    case 'CONTOUR_NOT_AREA':
+      return `${roi(warning)}: ${warning.contours} contour(s) of type ${warning.types.join(', ')} enclose no area: not rasterised`;
+    case 'EMPTY_ROI':
+      return `${warning.rois.length} ROI(s) have no voxel on this image: ${warning.rois
+        .slice(0, 8)
+        .map((r) => r.name)
+        .join(', ')}${warning.rois.length > 8 ? ', ...' : ''} (listed in the label table, no mask file)`;
+    case 'OVERLAP':
+      return `ROIs overlap (the labelmap keeps the later ROI; the per-ROI masks are complete): ${warning.pairs
+        .slice(0, 6)
+        .map((p) => `${p.kept} over ${p.covered} (${p.voxels} voxels)`)
+        .join(', ')}${warning.pairs.length > 6 ? ', ...' : ''}`;
+    case 'REFERENCED_IMAGES_MISSING':
+      return `the RTSTRUCT references ${warning.count} image(s) that are not in the reference series (e.g. ${warning.examples.join(', ')})`;
+    case 'FRAME_OF_REFERENCE_MISMATCH':
+      return `the RTSTRUCT names Frame of Reference ${warning.rtstruct.join(', ')}, the images ${warning.image ?? '(none)'}; it references these images, so they are used`;
+    case 'REFERENCES_IGNORED':
+      return `${warning.message}; placed by position (--ignore-references)`;
+    case 'REFERENCE_GEOMETRY':
+      return `reference series: ${warning.warnings.map((w) => w.kind).join(', ')}: contours are placed at the true slice positions; the NIfTI affine has the first gap as slice step (as medvox convert writes the image), labels.json lists every slice position`;
+    case 'READ':
+      return warning.message;
+  }
+}

@@ -88,6 +88,9 @@ function pixelCoordinates(grid: ImageGrid, k: number): (points: Float64Array, p:
   };
 }
 
+/** Half a pixel plus rounding: contours written around edge pixels run along the image border, not outside it. */
+const EDGE = 0.5 + 1e-3;
+
 /** Polygons of one slice in continuous pixel coordinates (column, row), as flat [c0, r0, c1, r1, ...]. */
 type SlicePolygons = Float64Array[];
 
@@ -218,7 +221,7 @@ export function rasterizeROI(
       polygon[2 * p] = c;
       polygon[2 * p + 1] = r;
       // The image covers pixel centres 0..columns-1: its edge is half a pixel further out.
-      if (c < -0.5 || r < -0.5 || c > columns - 0.5 || r > rows - 0.5) outside = true;
+      if (c < -EDGE || r < -EDGE || c > columns - 1 + EDGE || r > rows - 1 + EDGE) outside = true;
     }
     if (outside) clipped++;
     let list = perSlice.get(k);
