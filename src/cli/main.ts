@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { toMedvoxError } from '../core/errors.ts';
 import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
+import { registerExport } from './export.ts';
 import { registerRtstruct } from './rtstruct.ts';
 
 export const VERSION = '0.1.0';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerDump(program);
   registerRtstruct(program);
+  registerExport(program);
   program.addHelpText(
     'after',
     `
