@@ -183,17 +183,18 @@ export async function rtstructToNifti(options: RtstructToNiftiOptions): Promise<
     const value = values[index]!;
     const raster = rasterizeROI(roi, grid, { distances, sliceTolerance, sliceOfInstance });
     warnings.push(...raster.warnings);
-    const sliceSize = nx * ny;
-    for (const k of raster.slices) {
-      const end = (k + 1) * sliceSize;
-      for (let v = k * sliceSize; v < end; v++) {
-        if (raster.mask[v] === 0) continue;
-        const previous = labelmap[v]!;
-        if (previous !== 0 && previous !== value) {
-          const key = `${previous}|${value}`;
-          overlaps.set(key, (overlaps.get(key) ?? 0) + 1);
+    const voxels = raster.mask;
+    if (voxels) {
+      for (const [start, end] of raster.extents) {
+        for (let v = start; v < end; v++) {
+          if (voxels[v] === 0) continue;
+          const previous = labelmap[v]!;
+          if (previous !== 0 && previous !== value) {
+            const key = `${previous}|${value}`;
+            overlaps.set(key, (overlaps.get(key) ?? 0) + 1);
+          }
+          labelmap[v] = value;
         }
-        labelmap[v] = value;
       }
     }
     let mask: string | null = null;
@@ -203,9 +204,10 @@ export async function rtstructToNifti(options: RtstructToNiftiOptions): Promise<
       usedNames.add(base.toLowerCase());
       mask = `${base}${extension}`;
       // A few writes in flight: gzip runs on the thread pool while the next ROI is rasterised.
-      const write = writeNiftiFile(join(options.outputDir, mask), maskImage(raster.mask)).finally(() =>
-        pending.delete(write),
-      );
+      const write = writeNiftiFile(
+        join(options.outputDir, mask),
+        maskImage(voxels ?? new Uint8Array(voxelCount)),
+      ).finally(() => pending.delete(write));
       write.catch(() => {}); // awaited below; this only keeps an early failure from being reported twice
       pending.add(write);
       writes.push(write);

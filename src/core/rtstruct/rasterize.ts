@@ -38,11 +38,13 @@ export interface RasterizeOptions {
 }
 
 export interface RasterizedROI {
-  /** 0/1 per voxel, volume order (i fastest, j = flipped row, k). */
-  mask: Uint8Array;
+  /** 0/1 per voxel, volume order (i fastest, j = flipped row, k); undefined when no contour lies on the grid. */
+  mask: Uint8Array | undefined;
   voxels: number;
   /** Slices (k) holding at least one contour. */
   slices: number[];
+  /** Voxel index ranges [start, end) of `mask` that can hold set voxels (the rows the contours span). */
+  extents: Array<[number, number]>;
   warnings: RasterWarning[];
 }
 
@@ -96,7 +98,7 @@ type SlicePolygons = Float64Array[];
 
 /**
  * Fill the polygons of one slice into `mask` (slice offset `base`, rows flipped into volume order) with the
- * even-odd rule over all of them. Returns the number of voxels set.
+ * even-odd rule over all of them. Returns the number of voxels set and the volume-order voxel range it touched.
  */
 export function fillSlice(
   mask: Uint8Array,
@@ -104,7 +106,7 @@ export function fillSlice(
   columns: number,
   rows: number,
   polygons: SlicePolygons,
-): number {
+): { count: number; range: [number, number] } {
   // Crossings per scanline: every edge adds its x at each row centre it spans (half-open in y).
   const crossings: number[][] = [];
   let rowMin = rows;
@@ -155,7 +157,9 @@ export function fillSlice(
       }
     }
   }
-  return count;
+  const range: [number, number] =
+    rowMax < rowMin ? [base, base] : [base + (rows - 1 - rowMax) * columns, base + (rows - rowMin) * columns];
+  return { count, range };
 }
 
 /** Rasterise one ROI onto `grid`. Contours that cannot be placed are reported, never guessed. */
@@ -172,7 +176,6 @@ export function rasterizeROI(
   const tolerance = options.sliceTolerance ?? defaultSliceTolerance(grid);
   const { columns, rows } = grid;
   const sliceSize = columns * rows;
-  const mask = new Uint8Array(sliceSize * distances.length);
   const perSlice = new Map<number, SlicePolygons>();
   const warnings: RasterWarning[] = [];
   const offGrid: number[] = [];
@@ -232,7 +235,14 @@ export function rasterizeROI(
     list.push(polygon);
   }
   let voxels = 0;
-  for (const [k, polygons] of perSlice) voxels += fillSlice(mask, k * sliceSize, columns, rows, polygons);
+  const extents: Array<[number, number]> = [];
+  // Allocated only for ROIs with contours on the grid (most ROIs of a whole-body structure set miss a small slab).
+  const mask = perSlice.size > 0 ? new Uint8Array(sliceSize * distances.length) : undefined;
+  for (const [k, polygons] of [...perSlice].sort((a, b) => a[0] - b[0])) {
+    const filled = fillSlice(mask!, k * sliceSize, columns, rows, polygons);
+    voxels += filled.count;
+    extents.push(filled.range);
+  }
   const { number, name } = roi;
   if (offGrid.length > 0)
     warnings.push({ kind: 'CONTOUR_OFF_GRID', roi: number, name, contours: offGrid.length, distances: offGrid });
@@ -254,5 +264,5 @@ export function rasterizeROI(
       contours: notArea.length,
       types: [...new Set(notArea)],
     });
-  return { mask, voxels, slices: [...perSlice.keys()].sort((a, b) => a - b), warnings };
+  return { mask, voxels, slices: [...perSlice.keys()].sort((a, b) => a - b), extents, warnings };
 }

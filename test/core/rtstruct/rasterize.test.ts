@@ -41,7 +41,7 @@ const roi = (contours: Contour[]): StructureSetROI => ({
 });
 
 /** Is pixel (c, r) of slice k set? (masks are in volume order: rows flipped) */
-const at = (mask: Uint8Array, c: number, r: number, k: number) => mask[k * 200 + (9 - r) * 20 + c] === 1;
+const at = (mask: Uint8Array | undefined, c: number, r: number, k: number) => mask?.[k * 200 + (9 - r) * 20 + c] === 1;
 
 test('a contour inside another is a hole; an island inside the hole is filled again (even-odd)', () => {
   const result = rasterizeROI(
