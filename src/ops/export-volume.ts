@@ -9,7 +9,7 @@ import type { Mat4 } from '../core/geometry/affine.ts';
 import { axialDisplayOrder } from '../core/geometry/display.ts';
 import type { StackWarning } from '../core/geometry/stack.ts';
 import { type Volume, volumeToNifti } from '../core/volume/index.ts';
-import { loadSingleVolume } from '../io/load-volume.ts';
+import { loadVolumes, singleVolume } from '../io/load-volume.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
 import { writeNpzFile } from '../io/npz-file.ts';
 import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
@@ -89,7 +89,7 @@ function normalize(values: Float32Array, how: Normalization): Record<string, num
 }
 
 export async function exportVolume(options: ExportVolumeOptions): Promise<ExportVolumeResult> {
-  const { volume } = await loadSingleVolume(options.input);
+  const volume = singleVolume(await loadVolumes(options.input), options.input, '--input');
   const [nx, ny, nz, nt] = volume.dims;
   if (options.format === 'nifti') {
     await writeNiftiFile(options.output, volumeToNifti(volume, `medvox ${MEDVOX_VERSION}`));

@@ -19,7 +19,7 @@ import type { RGB } from '../core/rtstruct/structure-set.ts';
 import { buildStructureSet, type ReferencedImage, type RoiToWrite } from '../core/rtstruct/write.ts';
 import { gridOfVolume } from '../core/volume/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { loadSingleVolume } from '../io/load-volume.ts';
+import { loadVolumeGeometries, singleVolume } from '../io/load-volume.ts';
 import { readNiftiFile } from '../io/nifti-file.ts';
 import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
 
@@ -81,7 +81,9 @@ function dateTime(now: Date): { date: string; time: string } {
 }
 
 export async function masksToRtstruct(options: MasksToRtstructOptions): Promise<MasksToRtstructResult> {
-  const { volume, files } = await loadSingleVolume(options.image, '--image');
+  const loaded = await loadVolumeGeometries(options.image);
+  const volume = singleVolume(loaded, options.image, '--image');
+  const { files } = loaded;
   const warnings: string[] = [];
   if (volume.dims[3] > 1)
     throw new MedvoxError('USAGE', `the image is a 4D series (${volume.dims.join('x')}); give a 3D image series`);

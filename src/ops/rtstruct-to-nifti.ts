@@ -12,10 +12,10 @@ import { sliceDistances } from '../core/geometry/grid.ts';
 import type { StackWarning } from '../core/geometry/stack.ts';
 import { defaultSliceTolerance, type RasterWarning, rasterizeROI } from '../core/rtstruct/rasterize.ts';
 import { type RGB, readStructureSet, type StructureSet } from '../core/rtstruct/structure-set.ts';
-import { gridOfVolume, type Volume, volumeToNifti } from '../core/volume/index.ts';
+import { gridOfVolume, volumeToNifti } from '../core/volume/index.ts';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { readDicomFile } from '../io/dicom-file.ts';
-import { loadVolumes } from '../io/load-volume.ts';
+import { loadVolumeGeometries, type VolumeGeometry } from '../io/load-volume.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
 import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
 
@@ -80,7 +80,7 @@ function safeFileName(name: string): string {
 }
 
 interface Choice {
-  volume: Volume;
+  volume: VolumeGeometry;
   score: number;
   sopMatches: number;
   seriesMatch: boolean;
@@ -88,7 +88,7 @@ interface Choice {
 }
 
 /** The volume the structure set refers to: most referenced instances, then series, then Frame of Reference. */
-function chooseVolume(volumes: Volume[], set: StructureSet): Choice {
+function chooseVolume(volumes: VolumeGeometry[], set: StructureSet): Choice {
   const choices = volumes.map((volume): Choice => {
     const sopMatches = volume.slices[0]!.filter((slice) =>
       set.referencedSOPInstanceUIDs.has(slice.sopInstanceUID),
@@ -111,7 +111,7 @@ function chooseVolume(volumes: Volume[], set: StructureSet): Choice {
 export async function rtstructToNifti(options: RtstructToNiftiOptions): Promise<RtstructToNiftiResult> {
   const file = await readDicomFile(options.rtstruct);
   const set = readStructureSet(file);
-  const loaded = await loadVolumes(options.reference);
+  const loaded = await loadVolumeGeometries(options.reference);
   if (loaded.volumes.length === 0) {
     const reason = loaded.errors[0] ? ` (${loaded.errors[0].describe()})` : '';
     throw new MedvoxError('USAGE', `no image series found in ${options.reference.join(', ')}${reason}`, {

@@ -3,7 +3,7 @@ import { column, cross, norm, normalize, scale } from '../geometry/affine.ts';
 import type { ImageGrid } from '../geometry/grid.ts';
 import type { Volume } from './assemble.ts';
 
-export function gridOfVolume(volume: Volume): ImageGrid {
+export function gridOfVolume(volume: Pick<Volume, 'dims' | 'affineLPS' | 'slices'>): ImageGrid {
   const [columns, rows] = volume.dims;
   const alongColumns = column(volume.affineLPS, 0);
   const alongJ = column(volume.affineLPS, 1);
