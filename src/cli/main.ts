@@ -24,6 +24,9 @@ Examples:
   medvox convert --dicom2nifti --input ./dicom --output ./nifti
   medvox dump image.dcm                 dcmdump-style listing
   medvox dump --json image.dcm          DICOM JSON model (PS3.18 Annex F)
+  medvox rtstruct to-nifti RS.dcm --reference ./ct --output ./masks
+  medvox rtstruct create --image ./ct --mask labels.nii.gz --labels labels.json --output RS.dcm
+  medvox export --format npz --input ./ct --output ct.npz
 
 Exit codes are listed in docs/errors.md.`,
   );
