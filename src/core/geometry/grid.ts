@@ -36,12 +36,6 @@ export function gridVoxelToPatient(grid: ImageGrid, i: number, j: number, k: num
   );
 }
 
-/** Continuous (column, row) of an LPS point in the plane of slice k (row not flipped). */
-export function patientToPixel(grid: ImageGrid, k: number, point: readonly number[]): [number, number] {
-  const v = sub(point, grid.positions[k]!);
-  return [dot(v, grid.rowCosines) / grid.pixelSpacing[1], dot(v, grid.columnCosines) / grid.pixelSpacing[0]];
-}
-
 /**
  * The largest distance (mm) between where two voxel -> world affines put the 8 corner voxels of a grid of `dims`:
  * 0 when two images share a grid, whatever their float rounding.
