@@ -4,6 +4,8 @@ import { toMedvoxError } from '../core/errors.ts';
 import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
 import { registerSeg } from './seg.ts';
+import { registerExport } from './export.ts';
+import { registerRtstruct } from './rtstruct.ts';
 
 export const VERSION = '0.1.0';
 
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerDump(program);
   registerSeg(program);
+  registerRtstruct(program);
+  registerExport(program);
   program.addHelpText(
     'after',
     `
@@ -24,6 +28,9 @@ Examples:
   medvox dump --json image.dcm          DICOM JSON model (PS3.18 Annex F)
   medvox seg create --image ./ct --mask labels.nii.gz --labels labels.json --output seg.dcm
   medvox seg to-nifti seg.dcm --reference ./ct --output ./out
+  medvox rtstruct to-nifti RS.dcm --reference ./ct --output ./masks
+  medvox rtstruct create --image ./ct --mask labels.nii.gz --labels labels.json --output RS.dcm
+  medvox export --format npz --input ./ct --output ct.npz
 
 Exit codes are listed in docs/errors.md.`,
   );

@@ -45,14 +45,20 @@ export const ErrorCodes = {
   GEOMETRY_INCONSISTENT: { exit: 5, summary: 'inconsistent geometry' },
   /** A mask or derived object does not sit on its reference grid. */
   GRID_MISMATCH: { exit: 5, summary: 'grid mismatch' },
+  /** A derived object (RTSTRUCT, SEG) refers to images other than the ones given (no Frame of Reference, series or instance in common). */
+  REFERENCE_MISMATCH: { exit: 5, summary: 'the object refers to other images' },
+
+  // ---- masks and label tables ----
+  /** A mask holds no labelled voxel where one is needed (e.g. to write contours). */
+  EMPTY_MASK: { exit: 5, summary: 'the mask is empty' },
+  /** A labels JSON file that cannot be read as a label table. */
+  BAD_LABEL_TABLE: { exit: 3, summary: 'invalid label table' },
+  /** A mask holds label values the label table does not define. */
+  LABEL_NOT_IN_TABLE: { exit: 5, summary: 'mask label missing from the label table' },
 
   // ---- segmentations and structures (docs/segmentation.md) ----
   /** A label table JSON that is not valid (the message names the JSON path, e.g. `$.segments[2].color`). */
   LABELS_INVALID: { exit: 3, summary: 'invalid label table' },
-  /** A mask holds label values that the label table does not describe. */
-  LABEL_NOT_IN_TABLE: { exit: 5, summary: 'mask label missing from the label table' },
-  /** A mask (or a segmentation object) with no labelled voxel at all. */
-  EMPTY_MASK: { exit: 5, summary: 'mask is empty' },
   /** A SEG / RTSTRUCT references images that are not among the ones given (or not on their frame of reference). */
   REFERENCE_MISSING: { exit: 5, summary: 'referenced images not given' },
   /** Segments overlap where one labelmap cannot hold them (use one mask per segment). */

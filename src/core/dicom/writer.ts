@@ -1,6 +1,8 @@
 /**
  * DICOM Part 10 writer over the dataset model (PS3.10 7.1, PS3.5 7.1.2). The dataset is written in explicit VR
- * little endian, or kept in its encapsulated transfer syntax when its Pixel Data is encapsulated. Every element of
+ * little endian, or kept in its encapsulated transfer syntax when its Pixel Data is encapsulated, or in implicit
+ * VR little endian when asked (values over 64 KiB in VRs with a 2-byte explicit length, e.g. long RTSTRUCT
+ * Contour Data, need it: PS3.5 7.1.3). Every element of
  * the model is written with its VR and value bytes (padded to even length), so read -> write -> read is lossless.
  */
 import { MedvoxError } from '../errors.ts';
@@ -121,7 +123,7 @@ function encodeDicom(file: DicomFile, options: WriteOptions): ByteSink {
     sink.ascii('DICM');
   }
   writeMeta(sink, file, transferSyntaxUID);
-  writeDataset(sink, file.dataset);
+  writeDataset(sink, file.dataset, transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian);
   return sink;
 }
 
@@ -149,11 +151,43 @@ function writeMeta(sink: ByteSink, file: DicomFile, transferSyntaxUID: string): 
   sink.bytes(encoded);
 }
 
-function writeDataset(sink: ByteSink, dataset: Dataset): void {
+function writeDataset(sink: ByteSink, dataset: Dataset, implicit = false): void {
   for (const element of dataset.sorted()) {
     if (element.tag >>> 16 === 0x0002) continue; // meta elements never belong in the dataset
-    writeElement(sink, element);
+    if (implicit) writeImplicitElement(sink, element);
+    else writeElement(sink, element);
   }
+}
+
+/** PS3.5 7.1.3: tag, 4-byte length, value; sequences and items with undefined length. */
+function writeImplicitElement(sink: ByteSink, element: DataElement): void {
+  writeTag(sink, element.tag);
+  if (element.vr === 'SQ' || element.items) {
+    sink.uint32(0xffffffff);
+    for (const item of element.items ?? []) {
+      writeTag(sink, 0xfffee000);
+      sink.uint32(0xffffffff);
+      writeDataset(sink, item, true);
+      writeTag(sink, 0xfffee00d);
+      sink.uint32(0);
+    }
+    writeTag(sink, 0xfffee0dd);
+    sink.uint32(0);
+    return;
+  }
+  let value = element.bytes ?? new Uint8Array();
+  if (value.length % 2 === 1) value = pad(value, PAD_WITH_NUL.has(element.vr) ? 0 : 0x20);
+  sink.uint32(value.length);
+  sink.bytes(value);
+}
+
+/** True when some value (at any depth) is too long for its VR's 2-byte explicit length field. */
+export function needsImplicitVR(dataset: Dataset): boolean {
+  for (const element of dataset.elements.values()) {
+    if (element.items?.some(needsImplicitVR)) return true;
+    if (element.bytes && !LONG_LENGTH_VRS.has(element.vr) && element.bytes.length > MAX_SHORT_LENGTH) return true;
+  }
+  return false;
 }
 
 function writeTag(sink: ByteSink, tag: number): void {

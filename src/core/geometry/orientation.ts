@@ -47,7 +47,17 @@ export interface Reoriented<T extends ArrayLike<number>> {
  * Permute and flip a 3D (or 4D, volumes of nx*ny*nz) voxel array so its axes follow +x, +y, +z of the world
  * frame of `affine` (RAS for NIfTI): what nibabel's as_closest_canonical does.
  */
-export function closestCanonical<T extends ArrayLike<number> & { constructor: { new (length: number): T } }>(
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+export function closestCanonical<T extends NumericArray>(
   data: T,
   dims: readonly number[],
   affine: Mat4,
@@ -59,7 +69,7 @@ export function closestCanonical<T extends ArrayLike<number> & { constructor: { 
   const from = [0, 1, 2].map((a) => codes.findIndex((code) => code.axis === a));
   const oldDims = [nx, ny, nz];
   const newDims = from.map((j) => oldDims[j]!) as [number, number, number];
-  const out = new (data.constructor as { new (length: number): T })(data.length) as T & { [index: number]: number };
+  const out = new (data.constructor as new (length: number) => T)(data.length);
   const oldStride = [1, nx, nx * ny];
   const volume = nx * ny * nz;
   for (let t = 0; t < nt; t++) {

@@ -11,6 +11,7 @@ export {
   type VolumeSink,
 } from './assemble.ts';
 export { equaliseSpacing } from './equalise.ts';
+export { gridOfVolume } from './grid.ts';
 export { maxOf, volumeHeader, volumeToNifti } from './nifti.ts';
 export { type SliceRecord, sliceRecords } from './records.ts';
 export { correctTilt } from './tilt.ts';
