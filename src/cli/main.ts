@@ -3,9 +3,9 @@ import { Command } from 'commander';
 import { toMedvoxError } from '../core/errors.ts';
 import { registerConvert } from './convert.ts';
 import { registerDump } from './dump.ts';
-import { registerSeg } from './seg.ts';
 import { registerExport } from './export.ts';
 import { registerRtstruct } from './rtstruct.ts';
+import { registerSeg } from './seg.ts';
 
 export const VERSION = '0.1.0';
 
