@@ -51,8 +51,6 @@ export const ErrorCodes = {
   // ---- masks and label tables ----
   /** A mask holds no labelled voxel where one is needed (e.g. to write contours). */
   EMPTY_MASK: { exit: 5, summary: 'the mask is empty' },
-  /** A labels JSON file that cannot be read as a label table. */
-  BAD_LABEL_TABLE: { exit: 3, summary: 'invalid label table' },
   /** A mask holds label values the label table does not define. */
   LABEL_NOT_IN_TABLE: { exit: 5, summary: 'mask label missing from the label table' },
 

@@ -12,9 +12,10 @@ import { MedvoxError } from '../core/errors.ts';
 import { add, lpsToRas, scale } from '../core/geometry/affine.ts';
 import { affineDistance } from '../core/geometry/grid.ts';
 import { orientationCode } from '../core/geometry/orientation.ts';
+import { parseLabelTableText } from '../core/labels/index.ts';
 import { applyScaling, type NiftiImage, niftiAffine, niftiShape, scalingOf } from '../core/nifti/index.ts';
 import { type PixelBox, traceLoops } from '../core/rtstruct/contours.ts';
-import { defaultColor, parseLabelTable, type RoiLabel } from '../core/rtstruct/labels.ts';
+import { defaultColor, type RoiLabel } from '../core/rtstruct/labels.ts';
 import type { RGB } from '../core/rtstruct/structure-set.ts';
 import { buildStructureSet, type ReferencedImage, type RoiToWrite } from '../core/rtstruct/write.ts';
 import { gridOfVolume } from '../core/volume/index.ts';
@@ -160,7 +161,12 @@ export async function masksToRtstruct(options: MasksToRtstructOptions): Promise<
     } catch (error) {
       throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: options.labels });
     }
-    labels = parseLabelTable(text, options.labels);
+    // The label table model shared with DICOM-SEG (docs/segmentation.md): names and colours are what RTSTRUCT keeps.
+    labels = parseLabelTableText(text, options.labels).segments.map((entry) => ({
+      value: entry.labelValue,
+      name: entry.name,
+      color: [...entry.colour] as RoiLabel['color'],
+    }));
     const defined = new Set(labels.map((label) => label.value));
     const missing = [...counts.keys()].filter((value) => !defined.has(value)).sort((a, b) => a - b);
     if (missing.length > 0) {

@@ -210,14 +210,14 @@ test('bad inputs: grid mismatch (flipped, other size), label missing from the ta
   for (const text of [
     '{ not json',
     '{"labels": [{"value": 0, "name": "x"}]}',
-    '{"labels": [{"value": 1}]}',
+    '{"labels": [{"value": 1, "name": 5}]}',
     '{"labels": [{"value": 1, "name": "a", "color": [300, 0, 0]}]}',
     '{}',
   ]) {
     writeFileSync(invalid, text);
     await assert.rejects(
       masksToRtstruct({ image: [dicom], mask, labels: invalid, output }),
-      { code: 'BAD_LABEL_TABLE' },
+      { code: 'LABELS_INVALID' },
       text,
     );
   }

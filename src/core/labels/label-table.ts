@@ -362,12 +362,31 @@ export function parseLabelTable(json: Json, source?: string): LabelTable {
     });
     return finish(reader, seriesFields(reader, root, MEDVOX_SERIES_KEYS), segments);
   }
+  if ('labels' in root) {
+    // What `medvox rtstruct to-nifti` writes beside its masks: { "labels": [{ "value", "name", "color", ... }] }.
+    // Its other fields (ROI number, voxel counts, mask files) describe the export and are not read.
+    const items = reader.array(root.labels, '$.labels');
+    const segments = items.map((item, i) => {
+      const path = `$.labels[${i}]`;
+      const object = reader.object(item, path);
+      const fields: SegmentFields = { labelValue: reader.integer(object.value, `${path}.value`, 1, 0xffff) };
+      const name = reader.optionalString(object.name, `${path}.name`);
+      if (name !== undefined) fields.name = name;
+      if (object.color !== undefined && object.color !== null)
+        fields.colour = reader.rgb(object.color, `${path}.color`);
+      return { fields, path };
+    });
+    return finish(reader, {}, segments);
+  }
   // A plain map: {"1": "liver"} or {"1": {"name": "liver", "color": [...]}}.
   const segments: Array<{ fields: SegmentFields; path: string }> = [];
   for (const [key, value] of Object.entries(root)) {
     const path = `$[${JSON.stringify(key)}]`;
     if (!/^\d+$/.test(key))
-      reader.fail(path, 'expected "segments" (medvox), "segmentAttributes" (dcmqi) or label values as keys');
+      reader.fail(
+        path,
+        'expected "segments" (medvox), "labels" (rtstruct to-nifti), "segmentAttributes" (dcmqi) or label values as keys',
+      );
     const labelValue = reader.integer(key, path, 0, 0xffff);
     if (labelValue === 0) continue; // background
     const fields =
