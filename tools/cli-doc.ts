@@ -27,5 +27,5 @@ function walk(command: Command, path: string[]): void {
 }
 
 process.env.COLUMNS = '80';
-walk(buildProgram(), []);
+walk(await buildProgram(), []);
 writeFileSync(join(import.meta.dirname, '..', 'docs', 'cli.md'), `${sections.join('\n').trimEnd()}\n`);

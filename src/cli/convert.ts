@@ -1,12 +1,10 @@
 /** `medvox convert --dicom2nifti|--nifti2dicom --input DIR --output DIR`: the flags of the original tool. */
 
 import { readFile } from 'node:fs/promises';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { MedvoxError } from '../core/errors.ts';
 import { scanInputs } from '../io/scan.ts';
 import { dicomToNifti, type Progress } from '../ops/dicom-to-nifti.ts';
-import { niftiToDicom } from '../ops/nifti-to-dicom.ts';
 import type { SeriesFromNiftiOptions } from '../ops/nifti-to-series.ts';
 
 interface ConvertFlags {
@@ -75,6 +73,8 @@ async function runNiftiToDicom(
 ): Promise<number> {
   const files = await niftiInputs(inputs);
   if (files.length === 0) throw new MedvoxError('USAGE', `no .nii / .nii.gz files in ${inputs.join(', ')}`);
+  // Loaded when needed: a DICOM -> NIfTI run does not pay for it at start-up.
+  const { niftiToDicom } = await import('../ops/nifti-to-dicom.ts');
   const result = await niftiToDicom({
     inputs: files,
     outputDir: output,
@@ -91,8 +91,9 @@ async function runNiftiToDicom(
   return exitCodeOf(result.series.length, result.errors);
 }
 
-function progressReporter(): { update: (progress: Progress) => void; stop: () => void } {
+async function progressReporter(): Promise<{ update: (progress: Progress) => void; stop: () => void }> {
   if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({
     format: ' {phase} [{bar}] {value}/{total} {message}',
     hideCursor: true,
@@ -123,7 +124,7 @@ export async function runConvert(flags: ConvertFlags): Promise<number> {
   }
   if (flags.nifti2dicom)
     return runNiftiToDicom(flags.input, flags.output, Boolean(flags.keepUids), await newSeriesOptions(flags));
-  const progress = progressReporter();
+  const progress = await progressReporter();
   const result = await dicomToNifti({
     inputs: flags.input,
     outputDir: flags.output,

@@ -1,24 +1,31 @@
 /** The `medvox` command line: thin wrappers that parse flags, call the operations, print, and set the exit code. */
 import { Command } from 'commander';
 import { toMedvoxError } from '../core/errors.ts';
-import { registerConvert } from './convert.ts';
-import { registerDump } from './dump.ts';
-import { registerExport } from './export.ts';
-import { registerRtstruct } from './rtstruct.ts';
-import { registerSeg } from './seg.ts';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, imported only when that command runs (or for the full help): `medvox convert` does not
+ * pay for loading the SEG, RTSTRUCT and export code (start-up is most of a small conversion's time).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  convert: async () => (await import('./convert.ts')).registerConvert,
+  dump: async () => (await import('./dump.ts')).registerDump,
+  seg: async () => (await import('./seg.ts')).registerSeg,
+  rtstruct: async () => (await import('./rtstruct.ts')).registerRtstruct,
+  export: async () => (await import('./export.ts')).registerExport,
+};
+
+/** The program with every command, or with `only` that command when it is one. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('medvox')
     .description('medvox: DICOM <-> NIfTI, DICOM-SEG, RTSTRUCT, viewer, curation and PACS in one tool')
     .version(VERSION)
     .showHelpAfterError('(run `medvox --help` for the commands)');
-  registerConvert(program);
-  registerDump(program);
-  registerSeg(program);
-  registerRtstruct(program);
-  registerExport(program);
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]!())(program);
   program.addHelpText(
     'after',
     `
@@ -38,7 +45,7 @@ Exit codes are listed in docs/errors.md.`,
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   if (argv.length <= 2) {
     program.outputHelp();
     return;

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { MedvoxError } from '../core/errors.ts';
 
 export interface InputFile {
@@ -64,9 +64,11 @@ async function* fileEntries(path: string, size: number, options: ScanOptions): A
   yield { name: path, size, path, read: async () => new Uint8Array(await readFile(path)) };
 }
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
+async function openZip(path: string): Promise<yauzl.ZipFile> {
+  // Loaded when a zip is found: most runs have none.
+  const { default: zipReader } = await import('yauzl');
   return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, strictFileNames: false }, (error, zip) => {
+    zipReader.open(path, { lazyEntries: true, autoClose: false, strictFileNames: false }, (error, zip) => {
       if (error || !zip)
         reject(new MedvoxError('IO_ERROR', `not a readable zip archive: ${error?.message}`, { file: path }));
       else resolve(zip);
