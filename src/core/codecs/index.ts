@@ -8,6 +8,7 @@ import { inflateSync } from 'fflate';
 import { type DataElement, type DicomFile, elementBytes, TransferSyntax } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { splitFrames } from './fragments.ts';
+import { decodeJpegLosslessFast } from './jpeg-lossless.ts';
 import { type ImagePixelInfo, pixelInfo } from './pixel-info.ts';
 import { decodeRle } from './rle.ts';
 import { decodeWasm, type WasmCodec } from './wasm.ts';
@@ -266,6 +267,12 @@ async function decodeChecked(codec: WasmCodec, encoded: Uint8Array, info: ImageP
 }
 
 async function decodeJpegLossless(encoded: Uint8Array, info: ImagePixelInfo): Promise<Uint8Array> {
+  const fast = decodeJpegLosslessFast(encoded);
+  if (fast && fast.width === info.columns && fast.height === info.rows && fast.components === info.samplesPerPixel) {
+    if (info.bitsAllocated <= 8) return Uint8Array.from(fast.samples);
+    return new Uint8Array(fast.samples.buffer, fast.samples.byteOffset, fast.samples.byteLength);
+  }
+  // Streams the fast decoder leaves alone (hierarchical, subsampled, restarts inside a line).
   const { Decoder } = await import('@cornerstonejs/jpeg-lossless-decoder-js');
   const buffer = encoded.slice().buffer;
   const bytesPerSample = info.bitsAllocated <= 8 ? 1 : 2;
