@@ -33,9 +33,16 @@ export const latin1: Codec = {
 };
 
 export function latin1Decode(bytes: Uint8Array): string {
+  const length = bytes.length;
+  // Most DICOM values are short: a plain loop beats spreading a typed array into arguments by far.
+  if (length <= 64) {
+    let text = '';
+    for (let i = 0; i < length; i++) text += String.fromCharCode(bytes[i]!);
+    return text;
+  }
   let text = '';
-  for (let offset = 0; offset < bytes.length; offset += 8192) {
-    text += String.fromCharCode(...bytes.subarray(offset, offset + 8192));
+  for (let offset = 0; offset < length; offset += 8192) {
+    text += String.fromCharCode.apply(null, bytes.subarray(offset, offset + 8192) as unknown as number[]);
   }
   return text;
 }

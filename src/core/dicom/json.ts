@@ -43,6 +43,16 @@ export function datasetToJson(dataset: Dataset, options: ToJsonOptions = {}, pat
   return selectedToJson(dataset, () => true, options, path);
 }
 
+/** The JSON of one top-level element of `dataset` (as datasetToJson gives it), or undefined when absent. */
+export function elementJson(
+  dataset: Dataset,
+  tag: number,
+  options: ToJsonOptions = {},
+): DicomJsonElement | undefined {
+  const element = dataset.get(tag);
+  return element ? elementToJson(element, dataset, options, [tag]) : undefined;
+}
+
 /** datasetToJson of the top-level elements whose tag `include` accepts. */
 export function selectedToJson(
   dataset: Dataset,

@@ -5,7 +5,7 @@
  * Stored compactly: attributes equal in all instances once (`DicomCommon`), the others per instance.
  * DS / IS keep their exact text (`exactNumbers`), binary values are InlineBinary.
  */
-import { type DicomJsonElement, type DicomJsonObject, selectedToJson } from '../dicom/json.ts';
+import { type DicomJsonElement, type DicomJsonObject, elementJson, selectedToJson } from '../dicom/json.ts';
 import type { DataElement, Dataset, DicomFile } from '../dicom/model.ts';
 import type { StackWarning } from '../geometry/stack.ts';
 import { bidsSummary } from './bids.ts';
@@ -66,8 +66,7 @@ export function splitCommonDatasets(datasets: Dataset[]): { common: DicomJsonObj
       shared.add(element.tag);
       continue;
     }
-    const only = (tag: number): boolean => tag === element.tag;
-    const texts = datasets.map((dataset) => JSON.stringify(selectedToJson(dataset, only, JSON_OPTIONS)));
+    const texts = datasets.map((dataset) => JSON.stringify(elementJson(dataset, element.tag, JSON_OPTIONS) ?? null));
     if (texts.every((text) => text === texts[0])) shared.add(element.tag);
   }
   const own = (tag: number): boolean => !shared.has(tag) && !PIXEL_TAGS.has(tag);
