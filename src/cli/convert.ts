@@ -192,6 +192,8 @@ Notes:
   Volumes are never resampled: uneven spacing, missing slices and gantry tilt are written as acquired
   (a sheared affine for tilt) and reported in the sidecar (MedvoxWarnings).
   The sidecar keeps every DICOM attribute of the source (docs/sidecar.md).
+  Overlay planes (groups 6000-601E) are also written as <name>_ROI1, _ROI2, ... (uint8, 1 where set, on the
+  image grid), as dcm2niix does; _Eq and _Tilt copies only on request (--eq, --tilt).
 
 Examples:
   medvox convert --dicom2nifti --input ./dicom --output ./nifti

@@ -21,6 +21,7 @@ import {
   volumeHeader,
   volumeToNifti,
 } from '../core/volume/index.ts';
+import { overlayVolumes } from '../core/volume/overlay.ts';
 import { seriesIdentity } from '../core/volume/records.ts';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { DecodePool } from '../io/decode-pool.ts';
@@ -59,7 +60,10 @@ export interface ConvertedVolume {
   warnings: StackWarning[];
   /** The files the volume was made from. */
   sources: string[];
-  /** Derived copies written on request: `Eq` (equidistant slices), `Tilt` (tilt removed), by suffix. */
+  /**
+   * Other outputs by suffix: `ROI1`, `ROI2`, ... (overlay planes, always, as dcm2niix), and on request `Eq`
+   * (equidistant slices) and `Tilt` (tilt removed).
+   */
   derived: Record<string, string>;
 }
 
@@ -234,6 +238,20 @@ async function writeVolume(
   });
   const description = `medvox ${MEDVOX_VERSION}`;
   const derived: Record<string, string> = {};
+  // Overlay planes (before the pixel data is read and released): `_ROI<n>`, on the image grid, as dcm2niix.
+  for (const overlay of overlayVolumes(volume, bySource)) {
+    const how = `overlay plane ${overlay.number} (group ${(0x6000 + 2 * (overlay.number - 1)).toString(16)}): 1 where set`;
+    const suffix = `ROI${overlay.number}`;
+    derived[suffix] = await writeDerived(
+      overlay.volume,
+      volume,
+      `${name}_${suffix}`,
+      name + extension,
+      how,
+      options,
+      extension,
+    );
+  }
   if (options.equalise || options.tilt) {
     // Derived copies resample the whole volume: read it into memory.
     const whole = await readVolume(planned, decode);

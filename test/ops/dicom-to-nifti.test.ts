@@ -73,7 +73,7 @@ const COUNT_EXCEPTIONS: Record<string, string> = {
   'other/us_nm_sc_pydicom_data':
     '5 of 6 identical (colour US / SC as RGB24 and the float Parametric Map included); the Modality LUT image (mlut_18): medvox writes the sign-extended stored values (the LUT stays in the sidecar, MODALITY_LUT_NOT_APPLIED), dcm2niix other values (docs/geometry.md)',
   'mr/sequence_classifier_singles':
-    '33 of 35 identical; not yet: the overlay plane dcm2niix writes as an extra _ROI1 volume (medvox does not export overlays) and a UIH DTI file without Image Position / Orientation that dcm2niix places from private tags',
+    '34 of 35 identical (the overlay plane written as <name>_ROI1, as dcm2niix does, included); not: a UIH DTI file without Image Position / Orientation that dcm2niix places from private UIH tags (medvox reports it as having no image plane)',
 };
 
 const seriesFolders = corpusSeriesFolders;
@@ -94,8 +94,15 @@ test('dicomToNifti writes the volumes dcm2niix writes, identical in patient spac
     const exception = EXCEPTIONS[key];
     const matched = new Set<string>();
     const unmatched: string[] = [];
-    for (const output of result.outputs) {
-      const comparisons = compareInPatientSpace(refs.map((ref) => [output.nifti, join(theirs, ref)]));
+    // Our volumes: each output and its overlay planes (_ROI<n>, which dcm2niix writes too).
+    const volumes = result.outputs.flatMap((output) => [
+      output.nifti,
+      ...Object.entries(output.derived)
+        .filter(([suffix]) => suffix.startsWith('ROI'))
+        .map(([, path]) => path),
+    ]);
+    for (const nifti of volumes) {
+      const comparisons = compareInPatientSpace(refs.map((ref) => [nifti, join(theirs, ref)]));
       const hit = comparisons.findIndex((c) => {
         const voxelsOk =
           c.same_voxels || (c.max_voxel_diff !== null && c.max_voxel_diff <= (exception?.voxelTolerance ?? 0));
@@ -106,11 +113,11 @@ test('dicomToNifti writes the volumes dcm2niix writes, identical in patient spac
         );
       });
       if (hit >= 0) matched.add(refs[hit]!);
-      else unmatched.push(output.nifti.split('/').pop()!);
+      else unmatched.push(nifti.split('/').pop()!);
       compared++;
     }
     const missing = refs.filter((ref) => !matched.has(ref));
-    const line = `${key}: dcm2niix ${refs.length}, medvox ${result.outputs.length}, identical ${matched.size}`;
+    const line = `${key}: dcm2niix ${refs.length}, medvox ${volumes.length}, identical ${matched.size}`;
     t.diagnostic(exception ? `${line} (exception: ${exception.reason})` : line);
     if ((missing.length || unmatched.length) && !COUNT_EXCEPTIONS[key]) {
       failures.push(`${line}; missing ${missing.join(', ')}; unmatched ${unmatched.join(', ')}`);

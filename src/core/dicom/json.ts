@@ -44,11 +44,7 @@ export function datasetToJson(dataset: Dataset, options: ToJsonOptions = {}, pat
 }
 
 /** The JSON of one top-level element of `dataset` (as datasetToJson gives it), or undefined when absent. */
-export function elementJson(
-  dataset: Dataset,
-  tag: number,
-  options: ToJsonOptions = {},
-): DicomJsonElement | undefined {
+export function elementJson(dataset: Dataset, tag: number, options: ToJsonOptions = {}): DicomJsonElement | undefined {
   const element = dataset.get(tag);
   return element ? elementToJson(element, dataset, options, [tag]) : undefined;
 }
