@@ -119,8 +119,10 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
         chunk = nextChunk();
         if (writes.length >= IN_FLIGHT) await writes[writes.length - IN_FLIGHT]!.catch(fail);
       } else {
+        const buffer = chunk!;
         const member = gzipAsync(asBytes(used), { level });
-        member.catch(() => {}); // awaited in order below or in finish; never an unhandled rejection
+        // The chunk is free again once compressed: reused, so the series is not paged into fresh memory.
+        member.then(() => spare.push(buffer)).catch(() => {}); // awaited in order below or in finish
         members.push(member);
         chunk = nextChunk();
         if (members.length >= IN_FLIGHT) await members[members.length - IN_FLIGHT];
