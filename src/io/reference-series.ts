@@ -11,11 +11,9 @@ import { type DicomFile, TransferSyntax } from '../core/dicom/model.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { type ReferenceGrid, referenceGrid } from '../core/seg/reference.ts';
 import { instanceJson, isSidecar, type Sidecar } from '../core/sidecar/sidecar.ts';
-import { readDicomFileHeader } from './dicom-file.ts';
 import { type LoadResult, loadDicomInputs } from './load-dicom.ts';
-import { scanInputs } from './scan.ts';
 
-const PIXEL_DATA = 0x7fe00010;
+const _PIXEL_DATA = 0x7fe00010;
 
 export function isNiftiPath(path: string): boolean {
   return /\.nii(\.gz)?$/i.test(path);
@@ -47,35 +45,11 @@ export async function loadReferenceGrid(
 }
 
 /**
- * Headers of every DICOM file below the inputs. Plain files are read up to Pixel Data only (a few KiB of a 0.5 MB
- * slice); zips and DICOMDIRs go through loadDicomInputs.
+ * Headers of every DICOM file below the inputs: plain files are read header first (a few KiB of a 0.5 MB slice,
+ * synchronously; Pixel Data stays in the file), zips and DICOMDIRs through the same loader.
  */
-async function loadHeaders(inputs: string[]): Promise<LoadResult> {
-  const names: string[] = [];
-  for await (const input of scanInputs(inputs)) names.push(input.name);
-  if (names.some((name) => name.includes('!/') || /(^|\/)DICOMDIR$/i.test(name))) {
-    return loadDicomInputs(inputs, { untilTag: PIXEL_DATA });
-  }
-  const result: LoadResult = { files: [], notDicom: [], failed: [] };
-  const slots: Array<DicomFile | MedvoxError> = new Array(names.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const index = next++;
-      try {
-        slots[index] = await readDicomFileHeader(names[index]!);
-      } catch (error) {
-        slots[index] = toMedvoxError(error, names[index]);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  slots.forEach((slot, index) => {
-    if (!(slot instanceof MedvoxError)) result.files.push(slot);
-    else if (slot.code === 'NOT_DICOM' || slot.code === 'EMPTY_FILE') result.notDicom.push(names[index]!);
-    else result.failed.push(slot);
-  });
-  return result;
+function loadHeaders(inputs: string[]): Promise<LoadResult> {
+  return loadDicomInputs(inputs, { deferPixelData: true });
 }
 
 async function readSidecarBeside(nifti: string): Promise<Sidecar> {

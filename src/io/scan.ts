@@ -3,6 +3,7 @@
  * time, never extracted to disk) and DICOMDIR files. Yields candidate files with a lazy reader; deciding whether
  * the bytes are DICOM is the reader's job, so nothing is guessed from file names except `.zip` and `DICOMDIR`.
  */
+import { statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type yauzl from 'yauzl';
@@ -52,7 +53,8 @@ async function* walk(dir: string, options: ScanOptions): AsyncGenerator<InputFil
     if (options.skipHidden !== false && entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* walk(path, options);
-    else if (entry.isFile()) yield* fileEntries(path, (await stat(path)).size, options);
+    // A synchronous stat: thousands of files would otherwise be as many thread-pool round trips.
+    else if (entry.isFile()) yield* fileEntries(path, statSync(path).size, options);
   }
 }
 
