@@ -62,6 +62,12 @@ export const ErrorCodes = {
   /** Segments overlap where one labelmap cannot hold them (use one mask per segment). */
   SEGMENT_OVERLAP: { exit: 5, summary: 'segments overlap' },
 
+  // ---- configuration (metadata templates, MR rules) ----
+  /** A metadata tag template is malformed or names an unknown keyword / tag (docs/metadata.md). */
+  TEMPLATE_INVALID: { exit: 2, summary: 'invalid metadata template' },
+  /** The MR normalisation rules file (mr_clean_config.json) is malformed; the message gives the JSON path. */
+  RULES_INVALID: { exit: 2, summary: 'invalid MR rules file' },
+
   // ---- usage / environment ----
   USAGE: { exit: 2, summary: 'invalid command-line usage' },
   IO_ERROR: { exit: 6, summary: 'file system error' },

@@ -1,5 +1,5 @@
 /** Orientation codes of an affine and reorientation of voxel arrays to the closest canonical (RAS+) order. */
-import type { Mat4 } from './affine.ts';
+import { cross, type Mat4, type Vec3 } from './affine.ts';
 
 /** For each voxel axis: the world axis (0 x, 1 y, 2 z) it is closest to, and the sign. nibabel's io_orientation. */
 export function axisCodes(affine: Mat4): Array<{ axis: number; sign: 1 | -1 }> {
@@ -104,4 +104,44 @@ export function closestCanonical<T extends NumericArray>(
   affineOut[7] = origin[1]!;
   affineOut[11] = origin[2]!;
   return { data: out, dims: newDims, affine: affineOut };
+}
+
+export type StandardPlane = 'AX' | 'COR' | 'SAG' | 'OBL';
+
+export interface PlaneDecision {
+  plane: StandardPlane;
+  /** Angle (degrees) between the slice normal and the nearest patient axis. */
+  angleDegrees: number;
+  /** The patient axis the normal is nearest to (the plane is that axis' plane when within the tolerance). */
+  nearest: Exclude<StandardPlane, 'OBL'>;
+  reason: string;
+}
+
+const PLANE_OF_AXIS: ReadonlyArray<Exclude<StandardPlane, 'OBL'>> = ['SAG', 'COR', 'AX'];
+const AXIS_NAME = ['x (L-R)', 'y (A-P)', 'z (S-I)'];
+
+/**
+ * The standard plane of an image from its ImageOrientationPatient (row then column direction cosines, LPS): the
+ * slice normal N = row x column (PS3.3 C.7.6.2.1.1) along z is axial, along y coronal, along x sagittal; a normal
+ * further than `toleranceDegrees` from every axis is oblique. Undefined when the cosines are missing or degenerate.
+ */
+export function standardPlane(orientation: readonly number[], toleranceDegrees: number): PlaneDecision | undefined {
+  if (orientation.length < 6 || orientation.slice(0, 6).some((value) => !Number.isFinite(value))) return undefined;
+  const row: Vec3 = [orientation[0]!, orientation[1]!, orientation[2]!];
+  const column: Vec3 = [orientation[3]!, orientation[4]!, orientation[5]!];
+  const normal = cross(row, column);
+  const length = Math.hypot(normal[0], normal[1], normal[2]);
+  if (!(length > 1e-6)) return undefined;
+  let axis = 0;
+  for (let a = 1; a < 3; a++) if (Math.abs(normal[a]!) > Math.abs(normal[axis]!)) axis = a;
+  const cosine = Math.min(1, Math.abs(normal[axis]!) / length);
+  const angleDegrees = (Math.acos(cosine) * 180) / Math.PI;
+  const nearest = PLANE_OF_AXIS[axis]!;
+  const plane: StandardPlane = angleDegrees <= toleranceDegrees ? nearest : 'OBL';
+  const angle = angleDegrees.toFixed(1);
+  const reason =
+    plane === 'OBL'
+      ? `slice normal ${angle} deg from the ${AXIS_NAME[axis]} axis (nearest), more than the ${toleranceDegrees} deg tolerance`
+      : `slice normal ${angle} deg from the ${AXIS_NAME[axis]} axis (tolerance ${toleranceDegrees} deg)`;
+  return { plane, angleDegrees, nearest, reason };
 }

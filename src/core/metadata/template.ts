@@ -1,0 +1,156 @@
+/**
+ * Metadata tag templates: one JSON file per modality listing the columns of the DICOM_Metadata sheet
+ * (docs/metadata.md). The shipped templates are imported here so the core (and a browser) has them; user
+ * folders override them file by file (src/io/metadata-config.ts).
+ */
+import type { Dataset } from '../dicom/model.ts';
+import { MedvoxError } from '../errors.ts';
+import { type CellValue, elementCell } from './cells.ts';
+import { type AttributePath, defaultHeader, findAttribute, PathSyntaxError, parseAttributePath } from './path.ts';
+import ctTemplate from './templates/ct.json' with { type: 'json' };
+import defaultTemplate from './templates/default.json' with { type: 'json' };
+import dxTemplate from './templates/dx.json' with { type: 'json' };
+import mgTemplate from './templates/mg.json' with { type: 'json' };
+import mrTemplate from './templates/mr.json' with { type: 'json' };
+
+export interface TemplateColumn {
+  header: string;
+  /** Alternatives tried in order; the first that holds a value gives the cell. */
+  paths: AttributePath[];
+}
+
+export interface MetadataTemplate {
+  /** File stem: `mr`, `ct`, `dx`, `mg`, `default`, or any modality (`pt`) a user adds. */
+  name: string;
+  /** Where it came from (a file path, or `built-in:mr.json`), for error messages and the report. */
+  source: string;
+  description?: string;
+  columns: TemplateColumn[];
+}
+
+/** The templates shipped with medvox, by name (raw JSON, validated by parseTemplate like a user's). */
+export const BUILT_IN_TEMPLATES: Readonly<Record<string, unknown>> = {
+  mr: mrTemplate,
+  ct: ctTemplate,
+  dx: dxTemplate,
+  mg: mgTemplate,
+  default: defaultTemplate,
+};
+
+/** Modalities sharing a template file (PS3.3 C.7.3.1.1.1 defined terms). */
+const TEMPLATE_ALIASES: Readonly<Record<string, string>> = { DR: 'dx', CR: 'dx', DX: 'dx', RG: 'dx' };
+
+/** The template names to try for a modality, most specific first: `[mr]`, `[dx]` for CR, always ending in default. */
+export function templateNamesFor(modality: string | undefined): string[] {
+  const upper = (modality ?? '').trim().toUpperCase();
+  const names: string[] = [];
+  if (upper) names.push(TEMPLATE_ALIASES[upper] ?? upper.toLowerCase());
+  names.push('default');
+  return names;
+}
+
+const TEMPLATE_KEYS = new Set(['description', 'columns']);
+const COLUMN_KEYS = new Set(['path', 'header', 'creator']);
+
+/** Validate a template's JSON; every problem is a TEMPLATE_INVALID error naming the file and the entry. */
+export function parseTemplate(json: unknown, name: string, source: string): MetadataTemplate {
+  const fail = (where: string, message: string, hint?: string): never => {
+    throw new MedvoxError('TEMPLATE_INVALID', `${where}: ${message}`, {
+      file: source,
+      hint: hint ?? 'see docs/metadata.md for the template format',
+    });
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    fail('(top level)', 'a template is a JSON object with a "columns" array');
+  const object = json as Record<string, unknown>;
+  for (const key of Object.keys(object))
+    if (!TEMPLATE_KEYS.has(key)) fail(key, `unknown key (allowed: ${[...TEMPLATE_KEYS].join(', ')})`);
+  if (!Array.isArray(object.columns)) fail('columns', 'missing, or not an array');
+  if (object.description !== undefined && typeof object.description !== 'string') fail('description', 'not a string');
+  const columns: TemplateColumn[] = [];
+  const headers = new Set<string>();
+  (object.columns as unknown[]).forEach((entry, index) => {
+    const where = `columns[${index}]`;
+    let texts: unknown[];
+    let header: unknown;
+    let creator: unknown;
+    if (typeof entry === 'string') texts = [entry];
+    else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+      const column = entry as Record<string, unknown>;
+      for (const key of Object.keys(column))
+        if (!COLUMN_KEYS.has(key)) fail(`${where}.${key}`, `unknown key (allowed: ${[...COLUMN_KEYS].join(', ')})`);
+      texts = Array.isArray(column.path) ? column.path : [column.path];
+      header = column.header;
+      creator = column.creator;
+      if (header !== undefined && (typeof header !== 'string' || header.trim() === ''))
+        fail(`${where}.header`, 'not a non-empty string');
+      if (creator !== undefined && (typeof creator !== 'string' || creator.trim() === ''))
+        fail(`${where}.creator`, 'not a non-empty string');
+    } else {
+      texts = fail(where, 'a column is a keyword / tag string or an object with "path"');
+    }
+    if (texts.length === 0) fail(`${where}.path`, 'an empty list of paths');
+    const paths = texts.map((text, alternative) => {
+      const at = typeof entry === 'string' ? where : `${where}.path${texts.length > 1 ? `[${alternative}]` : ''}`;
+      if (typeof text !== 'string') return fail(at, 'not a string');
+      try {
+        return parseAttributePath(text, creator as string | undefined);
+      } catch (error) {
+        if (!(error instanceof PathSyntaxError)) throw error;
+        return fail(at, error.message, error.suggestion ? `did you mean ${error.suggestion}?` : undefined);
+      }
+    });
+    const title = (header as string | undefined)?.trim() ?? defaultHeader(paths[0]!);
+    if (headers.has(title)) fail(where, `duplicate column "${title}" (give one of them a different "header")`);
+    headers.add(title);
+    columns.push({ header: title, paths });
+  });
+  const template: MetadataTemplate = { name, source, columns };
+  if (typeof object.description === 'string') template.description = object.description;
+  return template;
+}
+
+/** The cell of a column for one dataset: the first alternative path that holds a value. */
+export function columnValue(dataset: Dataset, column: TemplateColumn): CellValue {
+  for (const path of column.paths) {
+    const found = findAttribute(dataset, path);
+    if (found.length === 0) continue;
+    if (found.length === 1) {
+      const value = elementCell(found[0]!.element, found[0]!.owner);
+      if (value !== null) return value;
+      continue;
+    }
+    // `[*]`: every item's value, joined like a multi-valued element.
+    const values = found
+      .map(({ element, owner }) => elementCell(element, owner))
+      .filter((value): value is Exclude<CellValue, null> => value !== null)
+      .map((value) => (value instanceof Date ? value.toISOString() : String(value)));
+    if (values.length > 0) return values.join('\\');
+  }
+  return null;
+}
+
+/** A set of templates by name, with the modality -> template choice. */
+export class TemplateSet {
+  constructor(readonly templates: ReadonlyMap<string, MetadataTemplate>) {}
+
+  forModality(modality: string | undefined): MetadataTemplate {
+    for (const name of templateNamesFor(modality)) {
+      const template = this.templates.get(name);
+      if (template) return template;
+    }
+    throw new MedvoxError('TEMPLATE_INVALID', 'no default template (default.json) is available', {
+      hint: 'keep a default.json in the templates folder, or remove the folder to use the built-in templates',
+    });
+  }
+
+  /** The built-in templates, each overridden by `overrides` of the same name (already parsed JSON). */
+  static build(overrides: ReadonlyArray<{ name: string; source: string; json: unknown }> = []): TemplateSet {
+    const map = new Map<string, MetadataTemplate>();
+    for (const [name, json] of Object.entries(BUILT_IN_TEMPLATES))
+      map.set(name, parseTemplate(json, name, `built-in:${name}.json`));
+    for (const override of overrides)
+      map.set(override.name, parseTemplate(override.json, override.name, override.source));
+    return new TemplateSet(map);
+  }
+}
