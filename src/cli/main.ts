@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   seg: async () => (await import('./seg.ts')).registerSeg,
   rtstruct: async () => (await import('./rtstruct.ts')).registerRtstruct,
   export: async () => (await import('./export.ts')).registerExport,
+  metadata: async () => (await import('./metadata.ts')).registerMetadata,
 };
 
 /** The program with every command, or with `only` that command when it is one. */
@@ -38,6 +39,7 @@ Examples:
   medvox rtstruct to-nifti RS.dcm --reference ./ct --output ./masks
   medvox rtstruct create --image ./ct --mask labels.nii.gz --labels labels.json --output RS.dcm
   medvox export --format npz --input ./ct --output ct.npz
+  medvox metadata --input ./dicom --output report.xlsx   metadata workbook
 
 Exit codes are listed in docs/errors.md.`,
   );

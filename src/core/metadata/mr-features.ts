@@ -17,6 +17,8 @@ export interface MrFeatures {
   sopClassUID: string;
   seriesDescription: string;
   protocolName: string;
+  manufacturer: string;
+  manufacturerModelName: string;
   /** SequenceName, else PulseSequenceName (enhanced MR). */
   sequenceName: string;
   /** ImageType, else the first frame's FrameType (enhanced MR); upper case. */
@@ -100,6 +102,8 @@ export function mrFeatures(dataset: Dataset): MrFeatures {
     sopClassUID: dataset.string('SOPClassUID') ?? '',
     seriesDescription: dataset.string('SeriesDescription') ?? '',
     protocolName: dataset.string('ProtocolName') ?? '',
+    manufacturer: dataset.string('Manufacturer') ?? '',
+    manufacturerModelName: dataset.string('ManufacturerModelName') ?? '',
     sequenceName: dataset.string('SequenceName') ?? dataset.string('PulseSequenceName') ?? '',
     imageType,
     scanningSequence: upperStrings(dataset, 'ScanningSequence'),

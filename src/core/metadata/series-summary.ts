@@ -1,0 +1,262 @@
+/**
+ * Series_Summary: one row per series, folded from its instances as they are read (counters, first values, a
+ * position along the slice normal per slice): modality, description, counts, dimensions, spacing, orientation,
+ * dates, manufacturer / model, protocol.
+ */
+import type { Dataset } from '../dicom/model.ts';
+import { cross, dot, normalize, type Vec3 } from '../geometry/affine.ts';
+import { type CellValue, parseDA, parseDT, secondsOfTM } from './cells.ts';
+import { inFunctionalGroups } from './path.ts';
+import { addPlane, orientationOf, type PlaneCounts } from './planes.ts';
+
+const IMAGE_POSITION = 0x00200032;
+const IMAGE_ORIENTATION = 0x00200037;
+const PIXEL_SPACING = 0x00280030;
+const SLICE_THICKNESS = 0x00180050;
+const PER_FRAME_GROUPS = 0x52009230;
+const PLANE_POSITION_SEQUENCE = 0x00209113;
+
+interface SeriesState {
+  first: Record<string, string>;
+  seriesNumber: number | undefined;
+  instances: number;
+  frames: number;
+  sizes: Map<string, number>;
+  pixelSpacing: number[] | undefined;
+  sliceThickness: number | undefined;
+  normal: Vec3 | undefined;
+  orientation: number[] | undefined;
+  distances: number[];
+  planes: PlaneCounts;
+  earliest: Date | undefined;
+  latest: Date | undefined;
+  instanceNumbers: [number, number] | undefined;
+  transferSyntaxes: Set<string>;
+}
+
+const TEXT_FIELDS = [
+  'PatientID',
+  'StudyInstanceUID',
+  'StudyDate',
+  'StudyDescription',
+  'Modality',
+  'SeriesDescription',
+  'ProtocolName',
+  'BodyPartExamined',
+  'Manufacturer',
+  'ManufacturerModelName',
+  'SeriesDate',
+  'SOPClassUID',
+] as const;
+
+export const SERIES_SUMMARY_COLUMNS = [
+  'StudyInstanceUID',
+  'SeriesInstanceUID',
+  'PatientID',
+  'StudyDate',
+  'StudyDescription',
+  'SeriesNumber',
+  'Modality',
+  'SeriesDescription',
+  'ProtocolName',
+  'BodyPartExamined',
+  'Manufacturer',
+  'ManufacturerModelName',
+  'SeriesDate',
+  'FirstAcquisition',
+  'LastAcquisition',
+  'Instances',
+  'Frames',
+  'Rows',
+  'Columns',
+  'SlicePositions',
+  'PixelSpacingRow',
+  'PixelSpacingColumn',
+  'SliceThickness',
+  'SliceSpacing',
+  'Orientation',
+  'ImageOrientationPatient',
+  'InstanceNumberFirst',
+  'InstanceNumberLast',
+  'SOPClassUID',
+  'TransferSyntaxUID',
+] as const;
+
+/** Acquisition instant of an instance: AcquisitionDateTime, else date + time of acquisition, else of content. */
+function acquisitionInstant(dataset: Dataset): Date | undefined {
+  const dateTime = dataset.string('AcquisitionDateTime');
+  if (dateTime) {
+    const parsed = parseDT(dateTime);
+    if (parsed) return parsed;
+  }
+  for (const [dateKey, timeKey] of [
+    ['AcquisitionDate', 'AcquisitionTime'],
+    ['ContentDate', 'ContentTime'],
+    ['SeriesDate', 'SeriesTime'],
+  ] as const) {
+    const date = parseDA(dataset.string(dateKey) ?? '');
+    if (!date) continue;
+    const seconds = secondsOfTM(dataset.string(timeKey)) ?? 0;
+    return new Date(date.getTime() + Math.round(seconds * 1000));
+  }
+  return undefined;
+}
+
+function numbersDeep(dataset: Dataset, tag: number): number[] {
+  const direct = dataset.numbers(tag);
+  if (direct.length > 0) return direct;
+  const found = inFunctionalGroups(dataset, tag);
+  return found ? found.owner.numbers(found.element.tag) : [];
+}
+
+export class SeriesSummaryCollector {
+  private readonly series = new Map<string, SeriesState>();
+
+  constructor(readonly orientationToleranceDegrees: number) {}
+
+  get size(): number {
+    return this.series.size;
+  }
+
+  add(dataset: Dataset, transferSyntaxUID: string): void {
+    const uid = dataset.string('SeriesInstanceUID') ?? '';
+    let state = this.series.get(uid);
+    if (!state) {
+      const first: Record<string, string> = {};
+      for (const field of TEXT_FIELDS) first[field] = dataset.string(field) ?? '';
+      state = {
+        first,
+        seriesNumber: finite(dataset.number('SeriesNumber')),
+        instances: 0,
+        frames: 0,
+        sizes: new Map(),
+        pixelSpacing: undefined,
+        sliceThickness: undefined,
+        normal: undefined,
+        orientation: undefined,
+        distances: [],
+        planes: { counts: new Map(), reasons: new Map(), missing: 0 },
+        earliest: undefined,
+        latest: undefined,
+        instanceNumbers: undefined,
+        transferSyntaxes: new Set(),
+      };
+      this.series.set(uid, state);
+    }
+    state.instances++;
+    state.transferSyntaxes.add(transferSyntaxUID);
+    const frames = finite(dataset.number('NumberOfFrames')) ?? 1;
+    state.frames += frames;
+    const rows = dataset.number('Rows');
+    const columns = dataset.number('Columns');
+    if (rows && columns) state.sizes.set(`${rows}x${columns}`, (state.sizes.get(`${rows}x${columns}`) ?? 0) + 1);
+    state.pixelSpacing ??= validNumbers(numbersDeep(dataset, PIXEL_SPACING), 2);
+    state.sliceThickness ??= finite(numbersDeep(dataset, SLICE_THICKNESS)[0]);
+    const orientation = validNumbers(numbersDeep(dataset, IMAGE_ORIENTATION), 6);
+    if (orientation && rows && columns) {
+      addPlane(state.planes, orientation, this.orientationToleranceDegrees);
+      state.orientation ??= orientation;
+      state.normal ??= normalize(cross(orientation.slice(0, 3), orientation.slice(3, 6)));
+      for (const position of this.positions(dataset, frames)) state.distances.push(dot(state.normal, position));
+    } else if (rows && columns) state.planes.missing++;
+    const instant = acquisitionInstant(dataset);
+    if (instant) {
+      if (!state.earliest || instant < state.earliest) state.earliest = instant;
+      if (!state.latest || instant > state.latest) state.latest = instant;
+    }
+    const instanceNumber = finite(dataset.number('InstanceNumber'));
+    if (instanceNumber !== undefined) {
+      const range = state.instanceNumbers;
+      state.instanceNumbers = range
+        ? [Math.min(range[0], instanceNumber), Math.max(range[1], instanceNumber)]
+        : [instanceNumber, instanceNumber];
+    }
+  }
+
+  /** ImagePositionPatient of the instance, or of every frame of an enhanced multi-frame object. */
+  private positions(dataset: Dataset, frames: number): number[][] {
+    const direct = validNumbers(dataset.numbers(IMAGE_POSITION), 3);
+    if (direct) return [direct];
+    const out: number[][] = [];
+    const perFrame = dataset.items(PER_FRAME_GROUPS);
+    for (const frame of perFrame.slice(0, frames)) {
+      const position = validNumbers(frame.items(PLANE_POSITION_SEQUENCE)[0]?.numbers(IMAGE_POSITION) ?? [], 3);
+      if (position) out.push(position);
+    }
+    if (out.length === 0) {
+      const shared = validNumbers(inFunctionalGroups(dataset, IMAGE_POSITION)?.owner.numbers(IMAGE_POSITION) ?? [], 3);
+      if (shared) out.push(shared);
+    }
+    return out;
+  }
+
+  /** Rows in study, then series number order. */
+  rows(): CellValue[][] {
+    const entries = [...this.series.entries()].sort(
+      ([aUid, a], [bUid, b]) =>
+        a.first.StudyInstanceUID!.localeCompare(b.first.StudyInstanceUID!) ||
+        (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) ||
+        aUid.localeCompare(bUid),
+    );
+    return entries.map(([uid, state]) => this.cells(uid, state));
+  }
+
+  private cells(uid: string, state: SeriesState): CellValue[] {
+    const text = (key: (typeof TEXT_FIELDS)[number]): CellValue => state.first[key] || null;
+    const sizes = [...state.sizes.keys()];
+    const [rows, columns] = sizes.length === 1 ? sizes[0]!.split('x').map(Number) : [undefined, undefined];
+    const mixed = sizes.length > 1 ? `mixed: ${sizes.join(', ')}` : null;
+    const distances = [...new Set(state.distances.map((d) => Math.round(d * 1000) / 1000))].sort((a, b) => a - b);
+    const gaps = distances.slice(1).map((d, i) => d - distances[i]!);
+    const orientation = orientationOf(state.planes);
+    return [
+      text('StudyInstanceUID'),
+      uid || null,
+      text('PatientID'),
+      parseDA(state.first.StudyDate ?? '') ?? text('StudyDate'),
+      text('StudyDescription'),
+      state.seriesNumber ?? null,
+      text('Modality'),
+      text('SeriesDescription'),
+      text('ProtocolName'),
+      text('BodyPartExamined'),
+      text('Manufacturer'),
+      text('ManufacturerModelName'),
+      parseDA(state.first.SeriesDate ?? '') ?? text('SeriesDate'),
+      state.earliest ?? null,
+      state.latest ?? null,
+      state.instances,
+      state.frames,
+      rows ?? mixed,
+      columns ?? mixed,
+      distances.length || null,
+      state.pixelSpacing?.[0] ?? null,
+      state.pixelSpacing?.[1] ?? null,
+      state.sliceThickness ?? null,
+      gaps.length ? round(median(gaps)) : null,
+      orientation.plane,
+      state.orientation ? state.orientation.map((v) => round(v)).join('\\') : null,
+      state.instanceNumbers?.[0] ?? null,
+      state.instanceNumbers?.[1] ?? null,
+      text('SOPClassUID'),
+      [...state.transferSyntaxes].join('\\') || null,
+    ];
+  }
+}
+
+function finite(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+function validNumbers(values: number[], count: number): number[] | undefined {
+  return values.length >= count && values.slice(0, count).every(Number.isFinite) ? values.slice(0, count) : undefined;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}

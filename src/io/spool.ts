@@ -1,0 +1,61 @@
+/**
+ * A temporary text file written in large buffered chunks and read back once: the body of a sheet whose header
+ * (columns discovered while rows stream in) can only be written at the end. Memory stays at one buffer.
+ */
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import { MedvoxError } from '../core/errors.ts';
+
+const FLUSH_AT = 1 << 18;
+
+export class Spool {
+  private parts: string[] = [];
+  private pending = 0;
+  private handle: FileHandle | undefined;
+  /** Characters appended so far (0: nothing to read back). */
+  length = 0;
+
+  constructor(readonly path: string) {}
+
+  async append(text: string): Promise<void> {
+    this.parts.push(text);
+    this.pending += text.length;
+    this.length += text.length;
+    if (this.pending >= FLUSH_AT) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending === 0) return;
+    const text = this.parts.join('');
+    this.parts = [];
+    this.pending = 0;
+    try {
+      this.handle ??= await open(this.path, 'w');
+      await this.handle.write(text);
+    } catch (error) {
+      throw new MedvoxError('IO_ERROR', `cannot write a temporary file: ${(error as Error).message}`, {
+        file: this.path,
+        cause: error,
+      });
+    }
+  }
+
+  /** The spooled text as UTF-8 chunks (the file, then what is still buffered). */
+  async *read(): AsyncGenerator<Uint8Array | string> {
+    if (this.handle) {
+      await this.flush();
+      await this.handle.close();
+      this.handle = undefined;
+      yield* createReadStream(this.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+    } else if (this.parts.length > 0) {
+      yield this.parts.join('');
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.handle?.close().catch(() => {});
+    this.handle = undefined;
+    this.parts = [];
+    await rm(this.path, { force: true });
+  }
+}
