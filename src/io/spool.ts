@@ -1,12 +1,14 @@
 /**
- * A temporary text file written in large buffered chunks and read back once: the body of a sheet whose header
- * (columns discovered while rows stream in) can only be written at the end. Memory stays at one buffer.
+ * Text held back until the end: the body of a sheet whose header (columns discovered while rows stream in) can
+ * only be written last. Up to 8 Mi characters stay in memory (a few thousand rows: no file I/O at all); past that
+ * everything goes to a temporary file in large chunks, so memory stays bounded whatever the number of rows.
  */
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { MedvoxError } from '../core/errors.ts';
 
-const FLUSH_AT = 1 << 18;
+const KEEP_IN_MEMORY = 1 << 23;
+const FLUSH_AT = 1 << 20;
 
 export class Spool {
   private parts: string[] = [];
@@ -21,7 +23,7 @@ export class Spool {
     this.parts.push(text);
     this.pending += text.length;
     this.length += text.length;
-    if (this.pending >= FLUSH_AT) await this.flush();
+    if (this.pending >= (this.handle ? FLUSH_AT : KEEP_IN_MEMORY)) await this.flush();
   }
 
   private async flush(): Promise<void> {

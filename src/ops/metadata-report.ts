@@ -16,7 +16,7 @@ import { loadMrConfig, type MrCleanConfig } from '../core/metadata/mr-config.ts'
 import { MR_CLEANED_COLUMNS, MrSeriesCollector, mrCleanedCells } from '../core/metadata/mr-series.ts';
 import { SERIES_SUMMARY_COLUMNS, SeriesSummaryCollector } from '../core/metadata/series-summary.ts';
 import { TemplateSet } from '../core/metadata/template.ts';
-import { readDicomFileHeader } from '../io/dicom-file.ts';
+import { readDicomFileHeaderSync } from '../io/dicom-file.ts';
 import { createReportSink, type ReportFormat } from '../io/report-sink.ts';
 import { type InputFile, scanInputs } from '../io/scan.ts';
 
@@ -78,9 +78,13 @@ function isMrConfig(value: MetadataReportOptions['mrConfig']): value is MrCleanC
   );
 }
 
-/** Header of one candidate: read only up to Pixel Data (zip entries are read whole, then parsed the same way). */
+/**
+ * Header of one candidate: read only up to Pixel Data. Plain files are read synchronously (measured: the four
+ * promise-based calls per file cost 3x the reads themselves on thousands of small files); zip entries are read
+ * whole, then parsed the same way.
+ */
 async function readHeader(input: InputFile): Promise<DicomFile> {
-  if (!input.name.includes('!/')) return readDicomFileHeader(input.name, PIXEL_DATA);
+  if (!input.name.includes('!/')) return readDicomFileHeaderSync(input.name, PIXEL_DATA);
   return readDicom(await input.read(), { source: input.name, untilTag: PIXEL_DATA });
 }
 

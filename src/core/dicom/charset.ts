@@ -14,6 +14,7 @@ import {
   katakana,
   ksx1001,
   latin1,
+  latin1Decode,
   shiftJis,
   singleByte,
   utf8,
@@ -185,10 +186,21 @@ const PN_DELIMITERS: ReadonlySet<number> = new Set([0x5e, 0x3d, 0x5c]);
 
 /** Decode a text value (delimiters included) with the Specific Character Set terms in force. */
 export function decodeText(bytes: Uint8Array, characterSet: readonly string[], vr: VR): string {
+  // Printable ASCII without ESC reads the same in every character set DICOM defines (PS3.3 C.12.1.1.2: each has
+  // ASCII, or JIS X 0201 Romaji read as ASCII as pydicom does, as its G0): skip the codec for it.
+  if (isPlainAscii(bytes)) return latin1Decode(bytes);
   const set = resolveCharacterSet(characterSet);
   if (set.codec) return set.codec.decode(bytes);
   if (!bytes.includes(ESC)) return runCodec(set.initialG0, set.initialG1).decode(bytes);
   return decodeWithEscapes(bytes, set, delimitersFor(vr));
+}
+
+function isPlainAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte >= 0x80 || byte === ESC) return false;
+  }
+  return true;
 }
 
 function runCodec(g0: CodeElement, g1: CodeElement | undefined): Codec {

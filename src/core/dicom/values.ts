@@ -15,6 +15,8 @@ export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly 
     // Trailing spaces (and a stray trailing NUL) are padding; leading spaces are significant for these VRs.
     return [text.replace(/[\0 ]+$/, '')];
   }
+  // One value without padding (the common case): no split, no regular expressions.
+  if (text.indexOf('\\') < 0 && !needsTrim(text)) return vr === 'PN' ? [text.replace(/=+$/, '')] : [text];
   const values = text.split('\\');
   return values.map((value) => {
     if (vr === 'UI') return value.replace(/\0+$/, '').trim();
@@ -29,6 +31,14 @@ export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly 
       ? value.replace(/[\0 ]+$/, '').replace(/^ +/, '')
       : value.replace(/\0+$/, '').trim();
   });
+}
+
+/** True when the text may start or end with padding or white space (anything outside printable ASCII counts). */
+function needsTrim(text: string): boolean {
+  if (text.length === 0) return false;
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return first <= 0x20 || first >= 0x7f || last <= 0x20 || last >= 0x7f;
 }
 
 function view(bytes: Uint8Array): DataView {
