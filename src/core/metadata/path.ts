@@ -185,7 +185,7 @@ export function defaultHeader(path: AttributePath): string {
   if (path.segments.length === 1) {
     const segment = path.segments[0]!;
     const keyword = segment.privateBlock ? '' : (lookupTag(segment.tag)?.keyword ?? '');
-    if (keyword && !/^[(0-9]/.test(segment.text)) return keyword;
+    if (keyword) return keyword;
     if (segment.privateBlock) return segment.text;
     const hex = segment.tag.toString(16).toUpperCase().padStart(8, '0');
     return `(${hex.slice(0, 4)},${hex.slice(4)})`;
