@@ -56,8 +56,10 @@ export class MrSeriesCollector {
 
   add(dataset: Dataset): void {
     const features = mrFeatures(dataset);
-    const seriesInstanceUID = dataset.string('SeriesInstanceUID') ?? '(no SeriesInstanceUID)';
-    let state = this.series.get(seriesInstanceUID);
+    const seriesInstanceUID = dataset.string('SeriesInstanceUID') ?? '';
+    // An instance without SeriesInstanceUID cannot be tied to any other: it is a series of its own.
+    const key = seriesInstanceUID || `#${this.series.size}`;
+    let state = this.series.get(key);
     if (!state) {
       state = {
         studyInstanceUID: dataset.string('StudyInstanceUID') ?? '',
@@ -67,7 +69,7 @@ export class MrSeriesCollector {
         instances: 0,
         date: features.date,
       };
-      this.series.set(seriesInstanceUID, state);
+      this.series.set(key, state);
     }
     state.instances++;
     if (features.isImage) addPlane(state.planes, features.orientation, this.config.orientation.toleranceDegrees);

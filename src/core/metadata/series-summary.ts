@@ -119,7 +119,8 @@ export class SeriesSummaryCollector {
   }
 
   add(dataset: Dataset, transferSyntaxUID: string): void {
-    const uid = dataset.string('SeriesInstanceUID') ?? '';
+    // An instance without SeriesInstanceUID cannot be tied to any other: it is a series of its own.
+    const uid = dataset.string('SeriesInstanceUID') ?? `#${this.series.size}`;
     let state = this.series.get(uid);
     if (!state) {
       const first: Record<string, string> = {};
@@ -211,7 +212,7 @@ export class SeriesSummaryCollector {
     const orientation = orientationOf(state.planes);
     return [
       text('StudyInstanceUID'),
-      uid || null,
+      uid.startsWith('#') ? null : uid,
       text('PatientID'),
       parseDA(state.first.StudyDate ?? '') ?? text('StudyDate'),
       text('StudyDescription'),
