@@ -104,7 +104,9 @@ with open(sys.argv[1], newline='', encoding='utf-8-sig') as f: print(json.dumps(
     ]);
     assert.ok(existsSync(join(dir, 'csv', 'Empty.csv')));
     await writeSample('json', join(dir, 'out.json'));
-    const json = JSON.parse(python('import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))', [join(dir, 'out.json')]));
+    const json = JSON.parse(
+      python('import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))', [join(dir, 'out.json')]),
+    );
     assert.deepEqual(json.DICOM_Metadata.columns, ['File', 'Rows', 'StudyDate', 'Note']);
     assert.deepEqual(json.DICOM_Metadata.rows[2], { File: 'c.dcm', StudyDate: '2024-02-29T13:45:01', Note: true });
     assert.deepEqual(json.Empty, { columns: [], rows: [] });

@@ -118,13 +118,19 @@ describe('the workbook of real files, read back by openpyxl', () => {
       assert.equal(templates[i], expectedTemplate, `${file} template`);
     });
     assert.ok(trs.some((value) => typeof value === 'number'));
-    assert.ok(column(metadata, 'StudyDate').some((value) => typeof value === 'object' && value !== null && 'date' in value), 'dates are dates');
+    assert.ok(
+      column(metadata, 'StudyDate').some((value) => typeof value === 'object' && value !== null && 'date' in value),
+      'dates are dates',
+    );
 
     const series = book.Series_Summary!;
     assert.deepEqual(series[0], [...SERIES_SUMMARY_COLUMNS]);
     assert.equal(series.length - 1, new Set(expected.map((instance) => instance.series)).size);
     const instanceCounts = column(series, 'Instances') as number[];
-    assert.equal(instanceCounts.reduce((a, b) => a + b, 0), expected.length);
+    assert.equal(
+      instanceCounts.reduce((a, b) => a + b, 0),
+      expected.length,
+    );
     const ctRow = series.slice(1).find((row) => row[series[0]!.indexOf('Modality')] === 'CT')!;
     assert.equal(ctRow[series[0]!.indexOf('Instances')], 4);
     assert.equal(ctRow[series[0]!.indexOf('Orientation')], 'AX');
@@ -139,7 +145,10 @@ describe('the workbook of real files, read back by openpyxl', () => {
     const pd = mr.slice(1).filter((row) => row[mr[0]!.indexOf('SeriesDescription')] === 'pd+t2_tse_sag_ISO_1.8mm');
     assert.deepEqual(
       pd.map((row) => [row[mr[0]!.indexOf('EchoNumbers')], row[mr[0]!.indexOf('sequenceClass')]]),
-      [['1', 'PD'], ['2', 'T2']],
+      [
+        ['1', 'PD'],
+        ['2', 'T2'],
+      ],
       'the echoes of a dual-echo series are two rows when they are two contrasts',
     );
   });
@@ -160,7 +169,10 @@ describe('the workbook of real files, read back by openpyxl', () => {
     assert.equal(json.DICOM_Metadata.rows.length, 4);
     assert.ok(json.DICOM_Metadata.rows.every((row: Record<string, unknown>) => row.StudyInstanceUID === study));
     const csv = await metadataReport({ inputs: [folder], output: join(work, 'csv'), format: 'csv' });
-    assert.deepEqual(csv.outputs.map((path) => path.split('/').pop()), ['DICOM_Metadata.csv', 'Series_Summary.csv']);
+    assert.deepEqual(
+      csv.outputs.map((path) => path.split('/').pop()),
+      ['DICOM_Metadata.csv', 'Series_Summary.csv'],
+    );
     assert.equal(readFileSync(csv.outputs[0]!, 'utf8').trim().split('\r\n').length, 5);
   });
 });
@@ -175,8 +187,14 @@ describe('templates and rules edited on disk change the report without code chan
     mr.columns.push({ path: '(0051,xx0A)', creator: 'SIEMENS MR HEADER', header: 'SiemensAcquisitionDuration' });
     writeFileSync(join(dir, 'mr.json'), JSON.stringify(mr, null, 2));
     const file = corpus('mr', 'sequence_classifier_singles', 'siemens_prisma_t1_mprage.dcm');
-    const before = readWorkbook((await metadataReport({ inputs: [file], output: join(work, 'before.xlsx') })).outputs[0]!);
-    const edited = await metadataReport({ inputs: [file], output: join(work, 'after.xlsx'), templates: await loadTemplates([{ dir, required: true }]) });
+    const before = readWorkbook(
+      (await metadataReport({ inputs: [file], output: join(work, 'before.xlsx') })).outputs[0]!,
+    );
+    const edited = await metadataReport({
+      inputs: [file],
+      output: join(work, 'after.xlsx'),
+      templates: await loadTemplates([{ dir, required: true }]),
+    });
     assert.deepEqual(edited.templates, [join(dir, 'mr.json')]);
     const after = readWorkbook(edited.outputs[0]!);
     const expected = python(
@@ -198,11 +216,17 @@ describe('templates and rules edited on disk change the report without code chan
       assert.ok(error instanceof MedvoxError);
       assert.equal(error.code, 'TEMPLATE_INVALID');
       assert.equal(error.file, join(dir, 'ct.json'));
-      assert.match(error.describe(), /columns\[1\]: unknown DICOM keyword "SliceThicknes" \(did you mean SliceThickness\?\)/);
+      assert.match(
+        error.describe(),
+        /columns\[1\]: unknown DICOM keyword "SliceThicknes" \(did you mean SliceThickness\?\)/,
+      );
       return true;
     });
     writeFileSync(join(dir, 'ct.json'), '{ "columns": [ "KVP", ] }');
-    await assert.rejects(loadTemplates([{ dir, required: true }]), { code: 'TEMPLATE_INVALID', file: join(dir, 'ct.json') });
+    await assert.rejects(loadTemplates([{ dir, required: true }]), {
+      code: 'TEMPLATE_INVALID',
+      file: join(dir, 'ct.json'),
+    });
   });
 
   test('a malformed rules file is an error with the JSON path; an edited rule changes MR_Cleaned', async (t) => {
@@ -248,7 +272,10 @@ describe('bad input', () => {
     writeFileSync(join(dir, 'odd.dcm'), writeDicom(good!));
     // An MR object with no image attributes at all (only what a header needs).
     const bare = new Dataset().setStrings('Modality', 'MR').setStrings('SOPInstanceUID', '1.2.3.4');
-    writeFileSync(join(dir, 'bare.dcm'), writeDicom({ meta: new Dataset(), dataset: bare, transferSyntaxUID: '1.2.840.10008.1.2.1', hasPreamble: true }));
+    writeFileSync(
+      join(dir, 'bare.dcm'),
+      writeDicom({ meta: new Dataset(), dataset: bare, transferSyntaxUID: '1.2.840.10008.1.2.1', hasPreamble: true }),
+    );
     writeFileSync(join(dir, 'notes.txt'), 'not DICOM at all');
     const whole = writeDicom(makePhantomSeries({ modality: 'CT', slices: 1, rows: 8, columns: 8, seed: 'cut' })[0]!);
     writeFileSync(join(dir, 'truncated.dcm'), whole.subarray(0, 300));
@@ -257,7 +284,10 @@ describe('bad input', () => {
     const result = await metadataReport({ inputs: [dir], output: join(work, 'odd.xlsx') });
     assert.equal(result.instances, 3);
     assert.deepEqual(result.notDicom, [join(dir, 'notes.txt')]);
-    assert.deepEqual(result.errors.map((error) => [error.code, error.file]), [['TRUNCATED', join(dir, 'truncated.dcm')]]);
+    assert.deepEqual(
+      result.errors.map((error) => [error.code, error.file]),
+      [['TRUNCATED', join(dir, 'truncated.dcm')]],
+    );
     const book = readWorkbook(result.outputs[0]!);
     const metadata = book.DICOM_Metadata!;
     const row = (name: string) => metadata.slice(1).find((r) => r[0] === join(dir, name))!;
@@ -292,10 +322,14 @@ describe('bad input', () => {
     const script = `const { metadataReport } = await import(${JSON.stringify(join(projectRoot, 'src', 'ops', 'metadata-report.ts'))});
 const r = await metadataReport({ inputs: [process.argv[1]], output: process.argv[2] });
 process.stdout.write(JSON.stringify({ instances: r.instances, series: r.series, heap: process.memoryUsage().heapUsed }));`;
-    const child = spawnSync(process.execPath, ['--max-old-space-size=64', '--import', 'tsx', '--input-type=module', '-e', script, dir, output], {
-      cwd: projectRoot,
-      encoding: 'utf8',
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--max-old-space-size=64', '--import', 'tsx', '--input-type=module', '-e', script, dir, output],
+      {
+        cwd: projectRoot,
+        encoding: 'utf8',
+      },
+    );
     assert.equal(child.status, 0, child.stderr);
     const summary = JSON.parse(child.stdout);
     assert.equal(summary.instances, 10_000);
@@ -309,7 +343,10 @@ print(json.dumps({ws.title: sum(1 for _ in ws.iter_rows()) for ws in wb.workshee
       ),
     );
     assert.deepEqual(counts, { DICOM_Metadata: 10_001, Series_Summary: 21, MR_Cleaned: 21 });
-    assert.deepEqual(readdirSync(work).filter((name) => name.includes('.tmp-')), []);
+    assert.deepEqual(
+      readdirSync(work).filter((name) => name.includes('.tmp-')),
+      [],
+    );
   });
 });
 
@@ -321,16 +358,30 @@ test('medvox metadata: usage errors and --init-config', (t) => {
   assert.match(missing.stderr, /USAGE: --input is required/);
   const config = join(work, 'config');
   const listed = execFileSync(process.execPath, [cli, 'metadata', '--init-config', config], { encoding: 'utf8' });
-  assert.deepEqual(
-    readdirSync(join(config, 'templates')).sort(),
-    ['ct.json', 'default.json', 'dx.json', 'mg.json', 'mr.json'],
-  );
+  assert.deepEqual(readdirSync(join(config, 'templates')).sort(), [
+    'ct.json',
+    'default.json',
+    'dx.json',
+    'mg.json',
+    'mr.json',
+  ]);
   assert.match(listed, /mr_clean_config\.json/);
   // The written files are what the built-ins are: a report with them equals the default report.
   const input = corpus('mr', 'sequence_classifier_singles', 'ge_pioneer_dwi.dcm');
   const run = spawnSync(
     process.execPath,
-    [cli, 'metadata', '--input', input, '--output', join(work, 'cli.xlsx'), '--templates', join(config, 'templates'), '--mr-config', join(config, 'mr_clean_config.json')],
+    [
+      cli,
+      'metadata',
+      '--input',
+      input,
+      '--output',
+      join(work, 'cli.xlsx'),
+      '--templates',
+      join(config, 'templates'),
+      '--mr-config',
+      join(config, 'mr_clean_config.json'),
+    ],
     { encoding: 'utf8', env: { ...process.env, MEDVOX_CONFIG_DIR: join(work, 'no-config') } },
   );
   assert.equal(run.status, 0, run.stderr);

@@ -145,3 +145,42 @@ export function mrFeatures(dataset: Dataset): MrFeatures {
     if (value !== undefined && Number.isFinite(value)) Object.assign(features, { [key]: value });
   return features;
 }
+
+/** What varies between the instances of one series: echo, orientation, acquisition time, image or not. */
+export interface MrInstanceBasics {
+  echoKey: string;
+  isImage: boolean;
+  orientation: number[];
+  date: string;
+  timeSeconds?: number;
+}
+
+export function mrInstanceBasics(dataset: Dataset): MrInstanceBasics {
+  const modality = dataset.string('Modality')?.trim().toUpperCase() ?? '';
+  const echoNumber = dataset.number('EchoNumbers');
+  const echo =
+    echoNumber !== undefined && Number.isFinite(echoNumber)
+      ? echoNumber
+      : deepNumber(dataset, 'EchoTime', 'EffectiveEchoTime');
+  let orientation = dataset.numbers('ImageOrientationPatient');
+  if (orientation.length < 6) {
+    const found = inFunctionalGroups(dataset, tag('ImageOrientationPatient'));
+    if (found) orientation = found.owner.numbers(found.element.tag);
+  }
+  const acquisitionTime = dataset.string('AcquisitionTime') ?? dataset.string('AcquisitionDateTime')?.slice(8);
+  const basics: MrInstanceBasics = {
+    echoKey: echo === undefined ? '' : String(echo),
+    isImage:
+      !NON_IMAGE_MODALITIES.has(modality) && Boolean(dataset.number('Rows')) && Boolean(dataset.number('Columns')),
+    orientation,
+    date:
+      dataset.string('AcquisitionDate') ??
+      dataset.string('AcquisitionDateTime')?.slice(0, 8) ??
+      dataset.string('SeriesDate') ??
+      dataset.string('StudyDate') ??
+      '',
+  };
+  const seconds = secondsOfTM(acquisitionTime ?? dataset.string('SeriesTime') ?? dataset.string('ContentTime'));
+  if (seconds !== undefined) basics.timeSeconds = seconds;
+  return basics;
+}

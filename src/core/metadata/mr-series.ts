@@ -10,7 +10,7 @@ import type { CellValue } from './cells.ts';
 import { assignDynamicGroups, type DynamicAssignment } from './dynamic.ts';
 import { classifyMr, type MrDecisions } from './mr-classify.ts';
 import type { MrCleanConfig } from './mr-config.ts';
-import { type MrFeatures, mrFeatures } from './mr-features.ts';
+import { type MrFeatures, mrFeatures, mrInstanceBasics } from './mr-features.ts';
 import { addPlane, orientationOf, type PlaneCounts } from './planes.ts';
 
 interface EchoGroup {
@@ -55,7 +55,8 @@ export class MrSeriesCollector {
   }
 
   add(dataset: Dataset): void {
-    const features = mrFeatures(dataset);
+    // Per instance only what varies within a series; the full features once per series and echo.
+    const basics = mrInstanceBasics(dataset);
     const seriesInstanceUID = dataset.string('SeriesInstanceUID') ?? '';
     // An instance without SeriesInstanceUID cannot be tied to any other: it is a series of its own.
     const key = seriesInstanceUID || `#${this.series.size}`;
@@ -67,24 +68,26 @@ export class MrSeriesCollector {
         echoes: new Map(),
         planes: { counts: new Map(), reasons: new Map(), missing: 0 },
         instances: 0,
-        date: features.date,
+        date: basics.date,
       };
       this.series.set(key, state);
     }
     state.instances++;
-    if (features.isImage) addPlane(state.planes, features.orientation, this.config.orientation.toleranceDegrees);
+    if (basics.isImage) addPlane(state.planes, basics.orientation, this.config.orientation.toleranceDegrees);
     if (
-      features.timeSeconds !== undefined &&
-      (state.earliestSeconds === undefined || features.timeSeconds < state.earliestSeconds)
+      basics.timeSeconds !== undefined &&
+      (state.earliestSeconds === undefined || basics.timeSeconds < state.earliestSeconds)
     ) {
-      state.earliestSeconds = features.timeSeconds;
-      if (features.date) state.date = features.date;
+      state.earliestSeconds = basics.timeSeconds;
+      if (basics.date) state.date = basics.date;
     }
     // Echoes split the series only when they are different images: by echo number (or echo time).
-    const echoKey = String(features.echoNumber ?? features.echoTime ?? '');
-    const group = state.echoes.get(echoKey);
+    const group = state.echoes.get(basics.echoKey);
     if (group) group.instances++;
-    else state.echoes.set(echoKey, { echo: features.echoNumber, features, instances: 1 });
+    else {
+      const features = mrFeatures(dataset);
+      state.echoes.set(basics.echoKey, { echo: features.echoNumber, features, instances: 1 });
+    }
   }
 
   /** Classify every series (and echo), then group repeated acquisitions into dynamics. */
