@@ -178,19 +178,6 @@ export class HeaderScratch {
 }
 
 /**
- * One buffer reused by successive header reads (`readDicomFileHeaderSync(path, tag, scratch)`): the returned file's
- * values are views into it, valid until the next read with the same scratch. For loops that use each header
- * before reading the next (a metadata report): no allocation and no garbage per file.
- */
-export class HeaderScratch {
-  private buffer = new Uint8Array(0);
-  take(length: number): Uint8Array {
-    if (this.buffer.length < length) this.buffer = new Uint8Array(Math.max(length, this.buffer.length * 2, 1 << 16));
-    return this.buffer.subarray(0, length);
-  }
-}
-
-/**
  * readDicomFileHeader with synchronous reads: for batch scans of many small files (a metadata report over
  * thousands of instances), where the promise machinery of four async calls per file costs more than the reads.
  */
