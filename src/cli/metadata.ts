@@ -1,6 +1,5 @@
 /** `medvox metadata --input DIR --output report.xlsx`: the metadata workbook (docs/metadata.md). */
 import { join } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { MedvoxError } from '../core/errors.ts';
 import { loadMrConfigFile, loadTemplates, userConfigDir, writeDefaultConfig } from '../io/metadata-config.ts';
@@ -17,8 +16,10 @@ interface MetadataFlags {
   initConfig?: string | boolean;
 }
 
-function progressBar(): { update: (progress: MetadataProgress) => void; stop: () => void } {
+async function progressBar(): Promise<{ update: (progress: MetadataProgress) => void; stop: () => void }> {
   if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  // Loaded only on a terminal (start-up counts for small reports).
+  const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({
     format: ' reading headers [{bar}] {value}/{total}',
     hideCursor: true,
@@ -64,7 +65,7 @@ export async function runMetadata(flags: MetadataFlags): Promise<number> {
     { dir: join(configDir, 'templates'), required: false },
   ]);
   const mrConfig = await loadMrConfigFile(flags.mrConfig, configDir);
-  const progress = progressBar();
+  const progress = await progressBar();
   const result = await metadataReport({
     inputs: flags.input,
     output,
