@@ -68,6 +68,22 @@ export const ErrorCodes = {
   /** The MR normalisation rules file (mr_clean_config.json) is malformed; the message gives the JSON path. */
   RULES_INVALID: { exit: 2, summary: 'invalid MR rules file' },
 
+  // ---- archive and server (docs/api.md gives the HTTP status of each) ----
+  /** No study / series / instance / volume / job with that id. */
+  NOT_FOUND: { exit: 6, summary: 'not found' },
+  /** A request the server cannot act on (missing field, unknown option value, wrong content type). */
+  BAD_REQUEST: { exit: 2, summary: 'bad request' },
+  /** The request body (or one file of it) is over the configured size limit. */
+  UPLOAD_TOO_LARGE: { exit: 6, summary: 'upload over the size limit' },
+  /** The request body ended before its end (a multipart form cut short). */
+  UPLOAD_TRUNCATED: { exit: 6, summary: 'upload truncated' },
+  /** A zip archive medvox refuses to open: entries escaping the folder (`../`, absolute) or a zip bomb. */
+  ZIP_UNSAFE: { exit: 3, summary: 'unsafe zip archive' },
+  /** The server requires a token (non-loopback bind) and the request has none or another. */
+  UNAUTHORIZED: { exit: 2, summary: 'missing or wrong token' },
+  /** The job was cancelled. */
+  CANCELLED: { exit: 1, summary: 'cancelled' },
+
   // ---- usage / environment ----
   USAGE: { exit: 2, summary: 'invalid command-line usage' },
   IO_ERROR: { exit: 6, summary: 'file system error' },

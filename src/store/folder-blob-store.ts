@@ -1,0 +1,97 @@
+/**
+ * The default BlobStore: a folder of files named by the SHA-256 of their content (`ab/cd/abcd...`), written to a
+ * temporary name and renamed, so a blob is either whole or absent and the same bytes are stored once.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MedvoxError } from '../core/errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import type { BlobRef, BlobStore } from './types.ts';
+
+const KEY = /^[0-9a-f]{64}$/;
+
+export class FolderBlobStore implements BlobStore {
+  constructor(readonly root: string) {}
+
+  async put(data: Uint8Array | Uint8Array[]): Promise<BlobRef> {
+    const parts = Array.isArray(data) ? data : [data];
+    const hash = createHash('sha256');
+    let size = 0;
+    for (const part of parts) {
+      hash.update(part);
+      size += part.byteLength;
+    }
+    const key = hash.digest('hex');
+    const path = this.pathOf(key);
+    if (!existsSync(path)) await writeFileAtomic(path, parts.length === 1 ? parts[0]! : parts);
+    return { key, size };
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      const buffer = await readFile(this.pathOf(key));
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    } catch (error) {
+      throw new MedvoxError('IO_ERROR', `blob ${key} cannot be read: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  path(key: string): string {
+    return this.pathOf(key);
+  }
+
+  async has(key: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async read(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const handle = await open(this.pathOf(key), 'r');
+    try {
+      const out = new Uint8Array(length);
+      const { bytesRead } = await handle.read(out, 0, length, offset);
+      return out.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Remove temporary files an interrupted write left behind (called on open). */
+  async sweepTemporaries(): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.name.includes('.tmp-')) {
+          await rm(path, { force: true });
+          removed++;
+        }
+      }
+    };
+    await walk(this.root);
+    return removed;
+  }
+
+  private pathOf(key: string): string {
+    // Keys come from our own index, but a key is never allowed to become a path outside the store.
+    if (!KEY.test(key)) throw new MedvoxError('IO_ERROR', `not a blob key: ${key.slice(0, 80)}`);
+    return join(this.root, key.slice(0, 2), key.slice(2, 4), key);
+  }
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { writeDicom } from '../../src/core/dicom/writer.ts';
+import { makePhantomSeries } from '../../src/core/phantom/index.ts';
+import { assembleVolumes, volumeToNifti } from '../../src/core/volume/index.ts';
+import { writeFileAtomic } from '../../src/io/atomic.ts';
+import { buildSeriesVolumes } from '../../src/ops/archive-derive.ts';
+import { ingestFiles } from '../../src/ops/ingest.ts';
+import { openArchive } from '../../src/store/archive.ts';
+import { SqliteIndex } from '../../src/store/sqlite-index.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'medvox-store-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+async function phantomFolder(name: string, seed: string): Promise<string> {
+  const dir = join(root, name);
+  const files = makePhantomSeries({ rows: 32, columns: 32, slices: 8, seed });
+  for (const [k, file] of files.entries()) await writeFileAtomic(join(dir, `${k}.dcm`), writeDicom(file));
+  return dir;
+}
+
+test('migrations are applied once and recorded; reopening keeps the schema version', () => {
+  const path = join(root, 'schema.sqlite');
+  const first = new SqliteIndex(path);
+  assert.equal(first.schemaVersion, 1);
+  first.close();
+  const again = new SqliteIndex(path);
+  assert.equal(again.schemaVersion, 1);
+  again.close();
+});
+
+test('blobs are content-addressed: the same bytes are stored once, under their SHA-256, with no temporary left', async () => {
+  const archive = await openArchive(join(root, 'blobs-archive'));
+  const a = await archive.blobs.put(new TextEncoder().encode('hello'));
+  const b = await archive.blobs.put([new TextEncoder().encode('hel'), new TextEncoder().encode('lo')]);
+  assert.equal(a.key, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+  assert.equal(a.key, b.key);
+  assert.deepEqual(await archive.blobs.read(a.key, 1, 3), new TextEncoder().encode('ell'));
+  const dir = join(root, 'blobs-archive', 'blobs', a.key.slice(0, 2), a.key.slice(2, 4));
+  assert.deepEqual(readdirSync(dir), [a.key]);
+  assert.throws(() => archive.blobs.path('../../etc/passwd'), /not a blob key/);
+  archive.close();
+});
+
+test('ingest stores a series once: a second import recognises every SOP Instance UID as a duplicate', async () => {
+  const archive = await openArchive(join(root, 'ingest-archive'));
+  const folder = await phantomFolder('phantom', 'store-test');
+  const first = await ingestFiles(archive, [folder]);
+  assert.equal(first.stored, 8);
+  assert.equal(first.duplicates, 0);
+  const second = await ingestFiles(archive, [folder]);
+  assert.equal(second.stored, 0);
+  assert.equal(second.duplicates, 8);
+  const [study] = archive.index.studies();
+  assert.equal(study?.instanceCount, 8);
+  assert.equal(study?.seriesCount, 1);
+  assert.deepEqual(study?.modalities, ['CT']);
+  assert.equal(study?.patientID, 'PHANTOM-001');
+  // The volume the viewer gets equals the converter's voxels.
+  const [volume] = await buildSeriesVolumes(archive, first.series[0]!);
+  const expected = volumeToNifti(
+    (await assembleVolumes(makePhantomSeries({ rows: 32, columns: 32, slices: 8, seed: 'store-test' }))).volumes[0]!,
+  );
+  const bytes = await archive.blobs.get(volume!.blob);
+  assert.deepEqual(volume!.header.dims, [32, 32, 8, 1]);
+  assert.deepEqual(
+    Buffer.from(bytes),
+    Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
+  );
+  archive.close();
+});
+
+test('purging a job removes what it stored and returns the blobs nothing else uses', async () => {
+  const archive = await openArchive(join(root, 'purge-archive'));
+  const kept = await ingestFiles(archive, [await phantomFolder('kept', 'kept')]);
+  const purged = await ingestFiles(archive, [await phantomFolder('purged', 'purged')], { jobId: 'job-1' });
+  assert.equal(archive.index.studies().length, 2);
+  const orphans = archive.index.purgeJobOutputs('job-1');
+  assert.equal(orphans.length, 8);
+  assert.deepEqual(
+    archive.index.studies().map((study) => study.studyInstanceUID),
+    kept.studies,
+  );
+  assert.equal(archive.index.hasInstance(purged.instances[0]!.sopInstanceUID), false);
+  archive.close();
+});
