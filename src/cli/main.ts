@@ -17,6 +17,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   rtstruct: async () => (await import('./rtstruct.ts')).registerRtstruct,
   export: async () => (await import('./export.ts')).registerExport,
   metadata: async () => (await import('./metadata.ts')).registerMetadata,
+  serve: async () => (await import('./serve.ts')).registerServe,
+  import: async () => (await import('./serve.ts')).registerServe,
+  demo: async () => (await import('./serve.ts')).registerServe,
 };
 
 /** The program with every command, or with `only` that command when it is one. */
@@ -26,7 +29,14 @@ export async function buildProgram(only?: string): Promise<Command> {
     .version(VERSION)
     .showHelpAfterError('(run `medvox --help` for the commands)');
   const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
-  for (const name of names) (await COMMANDS[name]!())(program);
+  // Several commands share a module (serve / import / demo): register each module once.
+  const registered = new Set<Register>();
+  for (const name of names) {
+    const register = await COMMANDS[name]!();
+    if (registered.has(register)) continue;
+    registered.add(register);
+    register(program);
+  }
   program.addHelpText(
     'after',
     `
@@ -40,6 +50,8 @@ Examples:
   medvox rtstruct create --image ./ct --mask labels.nii.gz --labels labels.json --output RS.dcm
   medvox export --format npz --input ./ct --output ct.npz
   medvox metadata --input ./dicom --output report.xlsx   metadata workbook
+  medvox serve                          workbench on http://127.0.0.1:8080 (demo study on first start)
+  medvox import ./dicom --data ./medvox-data
 
 Exit codes are listed in docs/errors.md.`,
   );

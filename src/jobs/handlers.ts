@@ -178,3 +178,11 @@ export const niftiJob: JobHandler = async (context) => {
 };
 
 export const JOB_HANDLERS: Record<string, JobHandler> = { import: importJob, nifti: niftiJob };
+
+/** Volumes and labelmaps for series stored without a job (STOW-RS). */
+export const deriveJob: JobHandler = async (context) => {
+  const { series, studies } = context.job.params as unknown as { series: string[]; studies: string[] };
+  return derive(context, series, studies, 0, 100);
+};
+
+JOB_HANDLERS.derive = deriveJob;

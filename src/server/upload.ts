@@ -1,0 +1,222 @@
+/**
+ * Uploads: multipart parts are streamed to a staging folder under generated names (a client's file name is never
+ * a path), checked whole before anything is stored (every DICOM parses and has its UIDs, zips are safe, NIfTI
+ * headers read and the mask fits its image), and only then handed to a job. A bad upload is answered with a 4xx
+ * and leaves nothing behind.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type {} from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import type { ImageModality } from '../core/dicom/image-instance.ts';
+import { generateUid } from '../core/dicom/uid.ts';
+import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { niftiShape } from '../core/nifti/index.ts';
+import { readNiftiFile } from '../io/nifti-file.ts';
+import { scanInputs } from '../io/scan.ts';
+import { checkZip, type ZipLimits } from '../io/zip-check.ts';
+import { checkInstance } from '../ops/ingest.ts';
+
+export interface UploadLimits {
+  /** Largest single file (bytes). */
+  maxFileSize: number;
+  /** Largest whole upload (bytes). */
+  maxUploadSize: number;
+  maxFiles: number;
+  zip: ZipLimits;
+}
+
+interface StagedFile {
+  field: string;
+  path: string;
+  kind: 'zip' | 'gzip' | 'other';
+  /** The client's name, for messages only. */
+  clientName: string;
+}
+
+export type StagedUpload =
+  | { kind: 'dicom'; staging: string; studies: string[]; instances: number }
+  | {
+      kind: 'nifti';
+      staging: string;
+      image: string;
+      mask?: string;
+      modality: ImageModality;
+      studyInstanceUID: string;
+      patientName?: string;
+      patientId?: string;
+    };
+
+const MODALITIES: Record<string, ImageModality> = { CT: 'CT', MR: 'MR', MRI: 'MR' };
+
+async function sniff(path: string): Promise<StagedFile['kind']> {
+  const handle = await open(path, 'r');
+  try {
+    const head = new Uint8Array(4);
+    await handle.read(head, 0, 4, 0);
+    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
+    if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+    return 'other';
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Receive the multipart parts into a new staging folder; the caller checks and hands them on. */
+async function receive(
+  request: FastifyRequest,
+  stagingRoot: string,
+  limits: UploadLimits,
+): Promise<{ staging: string; files: StagedFile[]; fields: Map<string, string> }> {
+  const staging = join(stagingRoot, randomUUID());
+  const files: StagedFile[] = [];
+  const fields = new Map<string, string>();
+  let total = 0;
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(staging, { recursive: true });
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        fields.set(part.fieldname, String(part.value));
+        continue;
+      }
+      if (files.length >= limits.maxFiles)
+        throw new MedvoxError('UPLOAD_TOO_LARGE', `more than ${limits.maxFiles} files in one upload`);
+      const path = join(staging, `${String(files.length + 1).padStart(6, '0')}.part`);
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          total += chunk.length;
+          if (total > limits.maxUploadSize) {
+            callback(
+              new MedvoxError('UPLOAD_TOO_LARGE', `the upload is over ${limits.maxUploadSize} bytes`, {
+                hint: 'split the upload or raise --max-upload',
+              }),
+            );
+            return;
+          }
+          callback(null, chunk);
+        },
+      });
+      await pipeline(part.file, counter, createWriteStream(path));
+      if (part.file.truncated) {
+        throw new MedvoxError('UPLOAD_TOO_LARGE', `file "${part.filename}" is over ${limits.maxFileSize} bytes`, {
+          hint: 'raise --max-file-size or split the data',
+        });
+      }
+      const kind = await sniff(path);
+      const named = path.replace(/\.part$/, kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.dcm');
+      await rename(path, named);
+      files.push({ field: part.fieldname, path: named, kind, clientName: part.filename || part.fieldname });
+    }
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return { staging, files, fields };
+}
+
+/** Receive and check an upload: DICOM files / zips, or the NIfTI form (image_file, mask_file, radiography_type). */
+export async function stageUpload(
+  request: FastifyRequest,
+  stagingRoot: string,
+  limits: UploadLimits,
+): Promise<StagedUpload> {
+  if (!request.isMultipart()) {
+    throw new MedvoxError('BAD_REQUEST', 'an upload is a multipart/form-data request', {
+      hint: 'send files as form fields (curl -F file=@image.dcm)',
+    });
+  }
+  const { staging, files, fields } = await receive(request, stagingRoot, limits);
+  try {
+    if (files.length === 0) throw new MedvoxError('BAD_REQUEST', 'the upload holds no file');
+    const image = files.find((file) => file.field === 'image_file');
+    if (image)
+      return await checkNifti(
+        staging,
+        image,
+        files.find((file) => file.field === 'mask_file'),
+        fields,
+      );
+    return await checkDicom(staging, files, limits);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function checkDicom(staging: string, files: StagedFile[], limits: UploadLimits): Promise<StagedUpload> {
+  const studies = new Set<string>();
+  let instances = 0;
+  for (const file of files) {
+    if (file.kind === 'zip') await checkZip(file.path, file.clientName, limits.zip);
+    for await (const input of scanInputs([file.path])) {
+      const shown = file.kind === 'zip' ? `${file.clientName}!/${input.name.split('!/')[1]}` : file.clientName;
+      let bytes: Uint8Array;
+      try {
+        bytes = await input.read();
+      } catch (error) {
+        throw new MedvoxError('ZIP_UNSAFE', `cannot read ${shown}: ${(error as Error).message}`, { file: shown });
+      }
+      const checked = checkInstance(bytes, shown);
+      studies.add(checked.studyInstanceUID);
+      instances++;
+    }
+  }
+  if (instances === 0) throw new MedvoxError('NOT_DICOM', 'the upload holds no DICOM file');
+  return { kind: 'dicom', staging, studies: [...studies], instances };
+}
+
+async function checkNifti(
+  staging: string,
+  image: StagedFile,
+  mask: StagedFile | undefined,
+  fields: Map<string, string>,
+): Promise<StagedUpload> {
+  const requested = (fields.get('radiography_type') ?? fields.get('modality') ?? 'CT').trim().toUpperCase();
+  const modality = MODALITIES[requested];
+  if (!modality) {
+    throw new MedvoxError('BAD_REQUEST', `radiography_type "${requested}" is not one of CT, MR`, {
+      hint: 'radiography_type=CT or MR',
+    });
+  }
+  const rename2 = async (file: StagedFile, base: string): Promise<string> => {
+    const target = join(staging, file.kind === 'gzip' ? `${base}.nii.gz` : `${base}.nii`);
+    await rename(file.path, target);
+    return target;
+  };
+  const imagePath = await rename2(image, 'image');
+  const imageNifti = await readNiftiFile(imagePath).catch((error: unknown) => {
+    throw toMedvoxError(error, image.clientName).withFile(image.clientName);
+  });
+  const imageShape = niftiShape(imageNifti.header);
+  let maskPath: string | undefined;
+  if (mask) {
+    maskPath = await rename2(mask, 'mask');
+    const maskNifti = await readNiftiFile(maskPath).catch((error: unknown) => {
+      throw toMedvoxError(error, mask.clientName).withFile(mask.clientName);
+    });
+    const maskShape = niftiShape(maskNifti.header);
+    const spatial = (shape: number[]) => [...shape.slice(0, 3)].sort((a, b) => a - b).join('x');
+    if (spatial(maskShape) !== spatial(imageShape) || maskShape.slice(3).some((size) => size !== 1)) {
+      throw new MedvoxError(
+        'GRID_MISMATCH',
+        `the mask is ${maskShape.join('x')}, the image ${imageShape.join('x')}: the mask does not fit its image`,
+        { file: mask.clientName, hint: 'resample the mask onto the image grid first' },
+      );
+    }
+  }
+  return {
+    kind: 'nifti',
+    staging,
+    image: imagePath,
+    mask: maskPath,
+    modality,
+    studyInstanceUID: generateUid(),
+    patientName: fields.get('patient_name'),
+    patientId: fields.get('patient_id'),
+  };
+}
