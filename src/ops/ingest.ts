@@ -161,11 +161,6 @@ export async function ingestFiles(
   inputs: ReadonlyArray<InputFile> | readonly string[],
   options: IngestOptions = {},
 ): Promise<IngestResult> {
-  let files: InputFile[];
-  if (inputs.length > 0 && typeof inputs[0] === 'string') {
-    files = [];
-    for await (const input of scanInputs(inputs as string[])) files.push(input);
-  } else files = [...(inputs as InputFile[])];
   const result: IngestResult = {
     stored: 0,
     duplicates: 0,
@@ -177,15 +172,24 @@ export async function ingestFiles(
   };
   const studies = new Set<string>();
   const series = new Set<string>();
+  const fromPaths = inputs.length > 0 && typeof inputs[0] === 'string';
+  // Counted first (a listing, no reads) so that progress has a total.
+  let total = inputs.length;
+  if (fromPaths) {
+    total = 0;
+    for await (const _input of scanInputs(inputs as string[])) total++;
+  }
+  const source: AsyncIterable<InputFile> | Iterable<InputFile> = fromPaths
+    ? scanInputs(inputs as string[])
+    : (inputs as InputFile[]);
   let done = 0;
-  for (let start = 0; start < files.length; start += BATCH) {
+  let batch: Array<{ input: InputFile; bytes: Promise<Uint8Array> }> = [];
+  const flush = async (): Promise<void> => {
     if (options.signal?.aborted) throw new MedvoxError('CANCELLED', 'the job was cancelled');
-    const batch = files.slice(start, start + BATCH);
-    const read = await Promise.all(batch.map((input) => input.read().then((bytes) => ({ input, bytes }))));
     const checked: CheckedInstance[] = [];
-    for (const { input, bytes } of read) {
+    for (const { input, bytes } of batch) {
       try {
-        checked.push(checkInstance(bytes, input.name));
+        checked.push(checkInstance(await bytes, input.name));
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
         if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(input.name);
@@ -207,8 +211,18 @@ export async function ingestFiles(
       });
     });
     done += batch.length;
-    options.onProgress?.({ done, total: files.length });
+    batch = [];
+    options.onProgress?.({ done, total: Math.max(total, done) });
+  };
+  for await (const input of source) {
+    const bytes = input.read();
+    // A zip entry is read before the scan moves on (the archive closes when the scan ends); files in parallel.
+    const settled = bytes.catch(() => undefined); // a failed read is reported by flush, never unhandled
+    if (input.path === undefined) await settled;
+    batch.push({ input, bytes });
+    if (batch.length >= BATCH) await flush();
   }
+  if (batch.length > 0) await flush();
   result.studies = [...studies];
   result.series = [...series];
   return result;
