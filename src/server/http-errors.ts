@@ -58,6 +58,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const typed = fromFastifyError(error);
     const status = httpStatus(typed.code);
     if (status >= 500) request.log.error({ err: error }, typed.describe());
+    // An upload refused mid-body leaves unread bytes on the connection: close it rather than reuse it.
+    if (request.raw.readableEnded === false) void reply.header('Connection', 'close');
     void reply.status(status).type('application/json').send(errorBody(typed));
   });
   app.setNotFoundHandler((request, reply) => {
