@@ -1,0 +1,5 @@
+/** xhr2: XMLHttpRequest for Node (tests only: dicomweb-client needs it). */
+declare module 'xhr2' {
+  const XMLHttpRequest: unknown;
+  export default XMLHttpRequest;
+}
