@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       const server = await startServer({ port: 0, data: join(root, `medvox-${run}`), demo: false });
       medvoxServers.push(server);
       const form = new FormData();
-      names.forEach((name, n) => form.append('files', new Blob([bytes[n]!]), name));
+      for (const [n, name] of names.entries()) form.append('files', new Blob([bytes[n]!]), name);
       started = performance.now();
       const response = await fetch(`${server.url}/api/uploads`, { method: 'POST', body: form });
       const { jobId, studyInstanceUID } = (await response.json()) as { jobId: string; studyInstanceUID: string };
