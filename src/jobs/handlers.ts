@@ -20,6 +20,8 @@ import type { JobContext, JobHandler } from './runner.ts';
 export interface ImportParams {
   /** Files, folders or zips to ingest. */
   inputs: string[];
+  /** Instances an upload already wrote to the blob store (checked on arrival): indexed, not written again. */
+  blobs?: Array<{ key: string; size: number; name: string }>;
   /** Staging folder of an upload (removed when the job ends). */
   staging?: string;
   /** Render every slice's preview (as the NIfTI upload does); else previews are rendered when asked for. */
@@ -76,12 +78,36 @@ async function derive(
 export const importJob: JobHandler = async (context) => {
   const params = context.job.params as unknown as ImportParams;
   context.progress(0, 'reading files');
-  const ingested = await ingestFiles(context.archive, params.inputs, {
+  const { archive } = context;
+  const fromBlobs = (params.blobs ?? []).map(({ key, size, name }) => ({
+    name,
+    size,
+    blob: { key, size },
+    read: () => archive.blobs.get(key),
+  }));
+  const blobShare = fromBlobs.length > 0 && params.inputs.length > 0 ? 30 : fromBlobs.length > 0 ? 60 : 0;
+  const ingested = await ingestFiles(archive, fromBlobs, {
     jobId: context.job.id,
     signal: context.signal,
     onProgress: ({ done, total }) =>
-      context.progress((60 * done) / Math.max(total, 1), `stored ${done}/${total} files`),
+      context.progress((blobShare * done) / Math.max(total, 1), `stored ${done}/${total} files`),
   });
+  if (params.inputs.length > 0) {
+    const more = await ingestFiles(archive, params.inputs, {
+      jobId: context.job.id,
+      signal: context.signal,
+      onProgress: ({ done, total }) =>
+        context.progress(blobShare + ((60 - blobShare) * done) / Math.max(total, 1), `stored ${done}/${total} files`),
+    });
+    ingested.stored += more.stored;
+    ingested.duplicates += more.duplicates;
+    ingested.notDicom.push(...more.notDicom);
+    ingested.failed.push(...more.failed);
+    ingested.instances.push(...more.instances);
+    ingested.studies = [...new Set([...ingested.studies, ...more.studies])];
+    ingested.series = [...new Set([...ingested.series, ...more.series])];
+  }
+  context.progress(60, 'instances stored');
   const storedSeries = new Set(ingested.instances.filter((i) => !i.duplicate).map((i) => i.seriesInstanceUID));
   const missingVolume = ingested.series.filter(
     (uid) => context.archive.index.volumes({ seriesInstanceUID: uid }).length === 0,

@@ -68,7 +68,7 @@ export class JobRunner extends EventEmitter {
   async start(): Promise<string[]> {
     const requeued: string[] = [];
     for (const job of this.archive.index.jobs({ state: 'running' })) {
-      await this.purge(job.id);
+      await this.purge(job.id, true);
       this.archive.index.updateJob(job.id, { state: 'queued', step: 'requeued after a restart', percent: 0 });
       requeued.push(job.id);
     }
@@ -94,6 +94,7 @@ export class JobRunner extends EventEmitter {
     const index = this.queue.indexOf(id);
     if (index >= 0) {
       this.queue.splice(index, 1);
+      await this.purge(id, false);
       this.finish(job, 'cancelled', { step: 'cancelled' });
       await this.options.onFinished?.(this.archive.index.job(id)!);
     } else {
@@ -144,8 +145,22 @@ export class JobRunner extends EventEmitter {
     }
   }
 
-  private async purge(id: string): Promise<void> {
-    for (const key of this.archive.index.purgeJobOutputs(id)) await this.archive.blobs.delete(key);
+  /**
+   * Remove what a job stored. Blobs an upload wrote before its job (params.blobs) are the job's input: kept when the
+   * job is to run again, removed with the rest when it failed or was cancelled (unless an index row uses them).
+   */
+  private async purge(id: string, keepInputs: boolean): Promise<void> {
+    const job = this.archive.index.job(id);
+    const inputs = Array.isArray(job?.params.blobs)
+      ? (job.params.blobs as Array<{ key: string }>).map((blob) => blob.key)
+      : [];
+    const orphans = new Set(this.archive.index.purgeJobOutputs(id));
+    if (keepInputs) for (const key of inputs) orphans.delete(key);
+    else if (inputs.length > 0) {
+      const used = this.archive.index.blobKeys();
+      for (const key of inputs) if (!used.has(key)) orphans.add(key);
+    }
+    for (const key of orphans) await this.archive.blobs.delete(key);
   }
 
   private async run(id: string, controller: AbortController): Promise<void> {
@@ -174,18 +189,18 @@ export class JobRunner extends EventEmitter {
       },
     };
     try {
-      if (job.attempts > 1) await this.purge(id);
+      if (job.attempts > 1) await this.purge(id, true);
       const result = await handler(context);
       if (controller.signal.aborted) throw new MedvoxError('CANCELLED', 'the job was cancelled');
       this.finish(job, 'done', { step: 'done', percent: 100, result });
     } catch (error) {
       if (this.stopped) return; // shutting down: left `running`, re-queued on the next start
       if (controller.signal.aborted) {
-        await this.purge(id);
+        await this.purge(id, false);
         this.finish(job, 'cancelled', { step: 'cancelled' });
       } else {
         const typed = toMedvoxError(error);
-        await this.purge(id);
+        await this.purge(id, false);
         this.finish(job, 'failed', {
           step: 'failed',
           error: { code: typed.code, message: typed.describe(), hint: typed.hint },

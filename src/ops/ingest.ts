@@ -54,6 +54,8 @@ export interface CheckedInstance {
   seriesInstanceUID: string;
   sopInstanceUID: string;
   sopClassUID: string;
+  /** The blob already holding these bytes (an upload stores them while it arrives). */
+  blob?: { key: string; size: number };
 }
 
 /** Parse and check one file; throws a MedvoxError (NOT_DICOM, TRUNCATED, MISSING_ATTRIBUTE ...) naming it. */
@@ -107,7 +109,7 @@ export async function storeInstances(
   await Promise.all(
     checked.map(async (item, position) => {
       if (already[position]) return;
-      const blob = await archive.blobs.put(item.bytes);
+      const blob = item.blob ?? (await archive.blobs.put(item.bytes));
       const instanceNumber = item.file.dataset.number('InstanceNumber');
       records[position] = {
         sopInstanceUID: item.sopInstanceUID,
@@ -158,7 +160,7 @@ const BATCH = 32;
 /** Ingest every DICOM file among `inputs` (InputFiles or paths of files, folders, zips). */
 export async function ingestFiles(
   archive: Archive,
-  inputs: ReadonlyArray<InputFile> | readonly string[],
+  inputs: ReadonlyArray<InputFile & { blob?: { key: string; size: number } }> | readonly string[],
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   const result: IngestResult = {
@@ -179,17 +181,19 @@ export async function ingestFiles(
     total = 0;
     for await (const _input of scanInputs(inputs as string[])) total++;
   }
-  const source: AsyncIterable<InputFile> | Iterable<InputFile> = fromPaths
+  const source: AsyncIterable<InputFile & { blob?: { key: string; size: number } }> | Iterable<InputFile> = fromPaths
     ? scanInputs(inputs as string[])
     : (inputs as InputFile[]);
   let done = 0;
-  let batch: Array<{ input: InputFile; bytes: Promise<Uint8Array> }> = [];
+  let batch: Array<{ input: InputFile & { blob?: { key: string; size: number } }; bytes: Promise<Uint8Array> }> = [];
   const flush = async (): Promise<void> => {
     if (options.signal?.aborted) throw new MedvoxError('CANCELLED', 'the job was cancelled');
     const checked: CheckedInstance[] = [];
     for (const { input, bytes } of batch) {
       try {
-        checked.push(checkInstance(await bytes, input.name));
+        const item = checkInstance(await bytes, input.name);
+        if (input.blob) item.blob = input.blob;
+        checked.push(item);
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
         if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(input.name);

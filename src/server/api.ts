@@ -233,10 +233,18 @@ export async function sendPreview(context: ServerContext, study: string, sliceTe
 }
 
 export async function upload(context: ServerContext, request: FastifyRequest, reply: FastifyReply) {
-  const staged = await stageUpload(request, context.archive.staging, context.limits);
+  const staged = await stageUpload(request, context.archive, context.limits);
   const job =
     staged.kind === 'dicom'
-      ? context.runner.submit('import', { inputs: [staged.staging], staging: staged.staging }, staged.studies[0])
+      ? context.runner.submit(
+          'import',
+          {
+            inputs: staged.hasStagedFiles ? [staged.staging] : [],
+            blobs: staged.stored.map(({ key, size, name }) => ({ key, size, name })),
+            staging: staged.staging,
+          },
+          staged.studies[0],
+        )
       : context.runner.submit('nifti', { ...staged }, staged.studyInstanceUID);
   const study = job.studyInstanceUID;
   return reply.status(202).send({

@@ -5,11 +5,8 @@
  * and leaves nothing behind.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { ImageModality } from '../core/dicom/image-instance.ts';
@@ -20,6 +17,8 @@ import { readNiftiFile } from '../io/nifti-file.ts';
 import { scanInputs } from '../io/scan.ts';
 import { checkZip, type ZipLimits } from '../io/zip-check.ts';
 import { checkInstance } from '../ops/ingest.ts';
+import type { Archive } from '../store/archive.ts';
+import type { BlobStore } from '../store/types.ts';
 
 export interface UploadLimits {
   /** Largest single file (bytes). */
@@ -39,7 +38,14 @@ interface StagedFile {
 }
 
 export type StagedUpload =
-  | { kind: 'dicom'; staging: string; studies: string[]; instances: number }
+  | {
+      kind: 'dicom';
+      staging: string;
+      studies: string[];
+      instances: number;
+      stored: StoredPart[];
+      hasStagedFiles: boolean;
+    }
   | {
       kind: 'nifti';
       staging: string;
@@ -66,63 +72,122 @@ async function sniff(path: string): Promise<StagedFile['kind']> {
   }
 }
 
-/** Receive the multipart parts into a new staging folder; the caller checks and hands them on. */
+/** Parts smaller than this are checked in memory and go straight into the blob store; larger ones are staged. */
+const IN_MEMORY = 64 * 1024 * 1024;
+
+interface Received {
+  staging: string;
+  /** Staged files (zips, NIfTI, DICOM parts too large for memory). */
+  files: StagedFile[];
+  fields: Map<string, string>;
+  /** DICOM parts checked on arrival and stored as blobs (the job indexes them). */
+  stored: StoredPart[];
+}
+
+export interface StoredPart {
+  key: string;
+  size: number;
+  name: string;
+  studyInstanceUID: string;
+}
+
+/**
+ * Receive the multipart parts. A DICOM part is parsed and checked as soon as it has arrived and written once, into
+ * the blob store (content-addressed, atomic); zips, NIfTI files and very large parts go to a staging folder.
+ * `created` collects the blobs this upload wrote, so a refused upload can remove them.
+ */
 async function receive(
   request: FastifyRequest,
   stagingRoot: string,
+  blobs: BlobStore,
   limits: UploadLimits,
-): Promise<{ staging: string; files: StagedFile[]; fields: Map<string, string> }> {
+  created: string[],
+): Promise<Received> {
   const staging = join(stagingRoot, randomUUID());
-  const files: StagedFile[] = [];
-  const fields = new Map<string, string>();
+  const received: Received = { staging, files: [], fields: new Map(), stored: [] };
   let total = 0;
-  const { mkdir } = await import('node:fs/promises');
+  let count = 0;
   await mkdir(staging, { recursive: true });
   try {
     for await (const part of request.parts()) {
       if (part.type === 'field') {
-        fields.set(part.fieldname, String(part.value));
+        received.fields.set(part.fieldname, String(part.value));
         continue;
       }
-      if (files.length >= limits.maxFiles)
+      if (++count > limits.maxFiles)
         throw new MedvoxError('UPLOAD_TOO_LARGE', `more than ${limits.maxFiles} files in one upload`);
-      const path = join(staging, `${String(files.length + 1).padStart(6, '0')}.part`);
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
+      const clientName = part.filename || part.fieldname;
+      const base = join(staging, String(count).padStart(6, '0'));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let spill: FileHandle | undefined;
+      try {
+        for await (const chunk of part.file as AsyncIterable<Buffer>) {
           total += chunk.length;
+          size += chunk.length;
           if (total > limits.maxUploadSize) {
-            callback(
-              new MedvoxError('UPLOAD_TOO_LARGE', `the upload is over ${limits.maxUploadSize} bytes`, {
-                hint: 'split the upload or raise --max-upload',
-              }),
-            );
-            return;
+            throw new MedvoxError('UPLOAD_TOO_LARGE', `the upload is over ${limits.maxUploadSize} bytes`, {
+              hint: 'split the upload or raise --max-upload',
+            });
           }
-          callback(null, chunk);
-        },
-      });
-      await pipeline(part.file, counter, createWriteStream(path));
+          if (spill) await spill.write(chunk);
+          else {
+            // Copied: kept past the parser's next read, so never a view of a buffer it may reuse.
+            chunks.push(Buffer.from(chunk));
+            if (size > IN_MEMORY) {
+              spill = await open(`${base}.part`, 'w');
+              await spill.writev(chunks);
+              chunks.length = 0;
+            }
+          }
+        }
+      } finally {
+        await spill?.close();
+      }
       if (part.file.truncated) {
         throw new MedvoxError('UPLOAD_TOO_LARGE', `file "${part.filename}" is over ${limits.maxFileSize} bytes`, {
           hint: 'raise --max-file-size or split the data',
         });
       }
-      const kind = await sniff(path);
-      const named = path.replace(/\.part$/, kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.dcm');
-      await rename(path, named);
-      files.push({ field: part.fieldname, path: named, kind, clientName: part.filename || part.fieldname });
+      if (spill) {
+        const kind = await sniff(`${base}.part`);
+        const named = `${base}${kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.dcm'}`;
+        await rename(`${base}.part`, named);
+        received.files.push({ field: part.fieldname, path: named, kind, clientName });
+        continue;
+      }
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const kind = kindOf(bytes);
+      const nifti = part.fieldname === 'image_file' || part.fieldname === 'mask_file';
+      if (kind !== 'other' || nifti) {
+        const named = `${base}${kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.bin'}`;
+        await writeFile(named, bytes);
+        received.files.push({ field: part.fieldname, path: named, kind, clientName });
+        continue;
+      }
+      const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const { studyInstanceUID } = checkInstance(view, clientName);
+      const blob = await blobs.put(view);
+      if (blob.created) created.push(blob.key);
+      received.stored.push({ key: blob.key, size: blob.size, name: clientName, studyInstanceUID });
     }
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { staging, files, fields };
+  return received;
+}
+
+function kindOf(head: Uint8Array): StagedFile['kind'] {
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  return 'other';
 }
 
 /** Receive and check an upload: DICOM files / zips, or the NIfTI form (image_file, mask_file, radiography_type). */
 export async function stageUpload(
   request: FastifyRequest,
-  stagingRoot: string,
+  archive: Pick<Archive, 'staging' | 'blobs'>,
   limits: UploadLimits,
 ): Promise<StagedUpload> {
   if (!request.isMultipart()) {
@@ -130,9 +195,12 @@ export async function stageUpload(
       hint: 'send files as form fields (curl -F file=@image.dcm)',
     });
   }
-  const { staging, files, fields } = await receive(request, stagingRoot, limits);
+  const created: string[] = [];
+  let received: Received | undefined;
   try {
-    if (files.length === 0) throw new MedvoxError('BAD_REQUEST', 'the upload holds no file');
+    received = await receive(request, archive.staging, archive.blobs, limits, created);
+    const { staging, files, fields, stored } = received;
+    if (files.length === 0 && stored.length === 0) throw new MedvoxError('BAD_REQUEST', 'the upload holds no file');
     const image = files.find((file) => file.field === 'image_file');
     if (image)
       return await checkNifti(
@@ -141,16 +209,22 @@ export async function stageUpload(
         files.find((file) => file.field === 'mask_file'),
         fields,
       );
-    return await checkDicom(staging, files, limits);
+    return await checkDicom(staging, files, stored, limits);
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    if (received) await rm(received.staging, { recursive: true, force: true });
+    for (const key of created) await archive.blobs.delete(key);
     throw error;
   }
 }
 
-async function checkDicom(staging: string, files: StagedFile[], limits: UploadLimits): Promise<StagedUpload> {
-  const studies = new Set<string>();
-  let instances = 0;
+async function checkDicom(
+  staging: string,
+  files: StagedFile[],
+  stored: StoredPart[],
+  limits: UploadLimits,
+): Promise<StagedUpload> {
+  const studies = new Set<string>(stored.map((part) => part.studyInstanceUID));
+  let instances = stored.length;
   for (const file of files) {
     if (file.kind === 'zip') await checkZip(file.path, file.clientName, limits.zip);
     for await (const input of scanInputs([file.path])) {
@@ -167,7 +241,7 @@ async function checkDicom(staging: string, files: StagedFile[], limits: UploadLi
     }
   }
   if (instances === 0) throw new MedvoxError('NOT_DICOM', 'the upload holds no DICOM file');
-  return { kind: 'dicom', staging, studies: [...studies], instances };
+  return { kind: 'dicom', staging, studies: [...studies], instances, stored, hasStagedFiles: files.length > 0 };
 }
 
 async function checkNifti(

@@ -25,8 +25,9 @@ export class FolderBlobStore implements BlobStore {
     }
     const key = hash.digest('hex');
     const path = this.pathOf(key);
-    if (!existsSync(path)) await writeFileAtomic(path, parts.length === 1 ? parts[0]! : parts);
-    return { key, size };
+    if (existsSync(path)) return { key, size, created: false };
+    await writeFileAtomic(path, parts.length === 1 ? parts[0]! : parts);
+    return { key, size, created: true };
   }
 
   async get(key: string): Promise<Uint8Array> {

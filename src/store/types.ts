@@ -21,6 +21,8 @@ export interface BlobStore {
 export interface BlobRef {
   key: string;
   size: number;
+  /** True when this call wrote the blob (false: the same bytes were already stored). */
+  created: boolean;
 }
 
 /** What ingest knows about one DICOM instance. */

@@ -7,6 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeDicom } from '../../src/core/dicom/writer.ts';
+import { makePhantomSeries } from '../../src/core/phantom/index.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { corpus, python, requirePeers } from '../support/env.ts';
 import { json, startTestServer, type TestServer, upload } from '../support/server.ts';
@@ -37,8 +39,10 @@ async function expectError(response: Response, status: number, code: string): Pr
 function nothingStored(): void {
   assert.deepEqual(server.archive.index.studies(), []);
   assert.deepEqual(readdirSync(join(server.data, 'staging')), []);
-  const blobs = join(server.data, 'blobs');
-  assert.deepEqual(readdirSync(blobs), []);
+  const blobs = readdirSync(join(server.data, 'blobs'), { recursive: true, withFileTypes: true }).filter((entry) =>
+    entry.isFile(),
+  );
+  assert.deepEqual(blobs, [], 'no blob left behind');
 }
 
 function zipOf(entries: Record<string, string>): Uint8Array {
@@ -141,10 +145,11 @@ test('a file over the size limit is UPLOAD_TOO_LARGE (413); so is an upload over
     413,
     'UPLOAD_TOO_LARGE',
   );
-  const parts = Array.from({ length: 4 }, (_, n) => ({
+  // Four valid DICOM files of ~0.8 MiB each: every file is under the file limit, together they are over 3 MiB.
+  const parts = makePhantomSeries({ rows: 600, columns: 700, slices: 4, seed: 'too-much' }).map((file, n) => ({
     field: 'files',
     name: `${n}.dcm`,
-    bytes: new Uint8Array(900 * 1024),
+    bytes: writeDicom(file),
   }));
   await expectError(await upload(server.url, parts), 413, 'UPLOAD_TOO_LARGE');
   nothingStored();
