@@ -6,7 +6,7 @@
  */
 import { datasetToJson } from '../core/dicom/json.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
-import { readDicom } from '../core/dicom/reader.ts';
+import { readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { readSegmentItem } from '../core/seg/segments.ts';
 import type { InputFile } from '../io/scan.ts';
@@ -66,6 +66,11 @@ export function checkInstance(bytes: Uint8Array, name: string): CheckedInstance 
   } catch (error) {
     throw toMedvoxError(error, name);
   }
+  return checkFile(file, bytes, name);
+}
+
+/** The checks of checkInstance on a parsed file (possibly its header only). */
+export function checkFile(file: DicomFile, bytes: Uint8Array, name: string): CheckedInstance {
   const uid = (keyword: string, metaKeyword?: string): string => {
     const value = file.dataset.string(keyword) ?? (metaKeyword ? file.meta.string(metaKeyword) : undefined) ?? '';
     if (value === '') {
@@ -95,6 +100,32 @@ export function checkInstance(bytes: Uint8Array, name: string): CheckedInstance 
     seriesInstanceUID: uid('SeriesInstanceUID'),
     sopInstanceUID: uid('SOPInstanceUID'),
   };
+}
+
+const PIXEL_DATA = 0x7fe00010;
+const HEADER_READ = 256 * 1024;
+
+/**
+ * An instance already in the blob store (checked when it arrived): only its header is read back, everything before
+ * Pixel Data, which is all the index keeps.
+ */
+async function checkStoredBlob(
+  archive: Archive,
+  blob: { key: string; size: number },
+  name: string,
+): Promise<CheckedInstance> {
+  const prefix = await archive.blobs.read(blob.key, 0, Math.min(blob.size, HEADER_READ));
+  let file: DicomFile | undefined;
+  try {
+    file =
+      prefix.length >= blob.size
+        ? readDicom(prefix, { source: name, untilTag: PIXEL_DATA })
+        : readDicomPrefix(prefix, PIXEL_DATA, name);
+    file ??= readDicom(await archive.blobs.get(blob.key), { source: name, untilTag: PIXEL_DATA });
+  } catch (error) {
+    throw toMedvoxError(error, name);
+  }
+  return { ...checkFile(file, prefix, name), blob };
 }
 
 /** Store checked instances (one index transaction per batch). */
@@ -181,9 +212,10 @@ export async function ingestFiles(
     total = 0;
     for await (const _input of scanInputs(inputs as string[])) total++;
   }
-  const source: AsyncIterable<InputFile & { blob?: { key: string; size: number } }> | Iterable<InputFile> = fromPaths
+  type Input = InputFile & { blob?: { key: string; size: number } };
+  const source: AsyncIterable<Input> | Iterable<Input> = fromPaths
     ? scanInputs(inputs as string[])
-    : (inputs as InputFile[]);
+    : (inputs as Input[]);
   let done = 0;
   let batch: Array<{ input: InputFile & { blob?: { key: string; size: number } }; bytes: Promise<Uint8Array> }> = [];
   const flush = async (): Promise<void> => {
@@ -191,9 +223,9 @@ export async function ingestFiles(
     const checked: CheckedInstance[] = [];
     for (const { input, bytes } of batch) {
       try {
-        const item = checkInstance(await bytes, input.name);
-        if (input.blob) item.blob = input.blob;
-        checked.push(item);
+        checked.push(
+          input.blob ? await checkStoredBlob(archive, input.blob, input.name) : checkInstance(await bytes, input.name),
+        );
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
         if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(input.name);
@@ -219,10 +251,11 @@ export async function ingestFiles(
     options.onProgress?.({ done, total: Math.max(total, done) });
   };
   for await (const input of source) {
-    const bytes = input.read();
-    // A zip entry is read before the scan moves on (the archive closes when the scan ends); files in parallel.
+    // Blobs are read by checkStoredBlob (header only); a zip entry is read before the scan moves on (the archive
+    // closes when the scan ends); files in parallel.
+    const bytes = input.blob ? Promise.resolve(new Uint8Array(0)) : input.read();
     const settled = bytes.catch(() => undefined); // a failed read is reported by flush, never unhandled
-    if (input.path === undefined) await settled;
+    if (input.path === undefined && !input.blob) await settled;
     batch.push({ input, bytes });
     if (batch.length >= BATCH) await flush();
   }

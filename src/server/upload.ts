@@ -74,6 +74,7 @@ async function sniff(path: string): Promise<StagedFile['kind']> {
 
 /** Parts smaller than this are checked in memory and go straight into the blob store; larger ones are staged. */
 const IN_MEMORY = 64 * 1024 * 1024;
+const MAX_WRITES_IN_FLIGHT = 8;
 
 interface Received {
   staging: string;
@@ -107,6 +108,8 @@ async function receive(
   const received: Received = { staging, files: [], fields: new Map(), stored: [] };
   let total = 0;
   let count = 0;
+  const slots: Array<StoredPart | undefined> = [];
+  const inFlight = new Set<Promise<void>>();
   await mkdir(staging, { recursive: true });
   try {
     for await (const part of request.parts()) {
@@ -167,11 +170,21 @@ async function receive(
       }
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const { studyInstanceUID } = checkInstance(view, clientName);
-      const blob = await blobs.put(view);
-      if (blob.created) created.push(blob.key);
-      received.stored.push({ key: blob.key, size: blob.size, name: clientName, studyInstanceUID });
+      // Written while the next parts arrive (a few writes in flight: the disk works while the parser does).
+      const position = slots.length;
+      slots.push(undefined);
+      const write = blobs.put(view).then((blob) => {
+        if (blob.created) created.push(blob.key);
+        slots[position] = { key: blob.key, size: blob.size, name: clientName, studyInstanceUID };
+      });
+      inFlight.add(write);
+      void write.catch(() => undefined).finally(() => inFlight.delete(write));
+      if (inFlight.size >= MAX_WRITES_IN_FLIGHT) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
+    received.stored = slots.filter((slot): slot is StoredPart => slot !== undefined);
   } catch (error) {
+    await Promise.allSettled(inFlight);
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
