@@ -2,17 +2,19 @@
  * The default BlobStore: a folder of files named by the SHA-256 of their content (`ab/cd/abcd...`), written to a
  * temporary name and renamed, so a blob is either whole or absent and the same bytes are stored once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { MedvoxError } from '../core/errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { ensureDirectory } from '../io/atomic.ts';
 import type { BlobRef, BlobStore } from './types.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
 
 export class FolderBlobStore implements BlobStore {
+  private readonly folders = new Set<string>();
+
   constructor(readonly root: string) {}
 
   async put(data: Uint8Array | Uint8Array[]): Promise<BlobRef> {
@@ -26,7 +28,31 @@ export class FolderBlobStore implements BlobStore {
     const key = hash.digest('hex');
     const path = this.pathOf(key);
     if (existsSync(path)) return { key, size, created: false };
-    await writeFileAtomic(path, parts.length === 1 ? parts[0]! : parts);
+    // The 65,536 fan-out folders are made once each (not a mkdir per blob: it competes with the writes).
+    const folder = dirname(path);
+    if (!this.folders.has(folder)) {
+      await ensureDirectory(folder);
+      this.folders.add(folder);
+    }
+    const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      if (parts.length === 1) await writeFile(temporary, parts[0]!);
+      else {
+        const handle = await open(temporary, 'w');
+        try {
+          await handle.writev(parts);
+        } finally {
+          await handle.close();
+        }
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw new MedvoxError('IO_ERROR', `cannot store a blob: ${(error as Error).message}`, {
+        file: path,
+        cause: error,
+      });
+    }
     return { key, size, created: true };
   }
 

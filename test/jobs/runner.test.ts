@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { writeDicom } from '../../src/core/dicom/writer.ts';
 import { MedvoxError } from '../../src/core/errors.ts';
 import { makePhantomSeries } from '../../src/core/phantom/index.ts';
+import { JOB_HANDLERS } from '../../src/jobs/handlers.ts';
 import { type JobEvent, JobRunner } from '../../src/jobs/runner.ts';
 import { checkInstance, storeInstances } from '../../src/ops/ingest.ts';
 import { openArchive } from '../../src/store/archive.ts';
@@ -55,6 +56,40 @@ test('progress events are numbered in order; a cancelled job ends `cancelled` an
   assert.equal(cancelled.state, 'cancelled');
   assert.equal(archive.index.hasInstance(files[0]!.dataset.string('SOPInstanceUID')!), false, 'outputs purged');
   assert.equal(runner.events(slow.id).at(-1)!.state, 'cancelled');
+  await runner.close();
+  archive.close();
+});
+
+test('an upload job left running by a crash re-runs from the blobs the upload stored (they are its input, kept)', async () => {
+  const archive = await openArchive(join(root, 'crashed'));
+  const files = makePhantomSeries({ rows: 16, columns: 16, slices: 5, seed: 'crashed-upload' });
+  const blobs = [];
+  for (const [n, file] of files.entries()) {
+    const blob = await archive.blobs.put(writeDicom(file));
+    blobs.push({ key: blob.key, size: blob.size, name: `${n}.dcm` });
+  }
+  // The state a killed server leaves: the job `running`, two instances already indexed by it.
+  const job = archive.index.createJob({
+    id: 'crashed-job',
+    type: 'import',
+    params: { inputs: [], blobs },
+    studyInstanceUID: undefined,
+  });
+  archive.index.updateJob(job.id, { state: 'running', attempts: 1 });
+  const partial = files.slice(0, 2).map((file, n) => checkInstance(writeDicom(file), `${n}.dcm`));
+  await storeInstances(archive, partial, { jobId: job.id });
+  const runner = new JobRunner(archive, JOB_HANDLERS);
+  assert.deepEqual(await runner.start(), [job.id]);
+  const done = await runner.waitFor(job.id);
+  assert.equal(done.state, 'done', JSON.stringify(done.error));
+  assert.equal(done.attempts, 2);
+  assert.deepEqual(
+    [done.result?.stored, done.result?.duplicates],
+    [5, 0],
+    'the partial run was purged, then all stored',
+  );
+  for (const blob of blobs) assert.ok(await archive.blobs.has(blob.key));
+  assert.equal(archive.index.instances({}).length, 5);
   await runner.close();
   archive.close();
 });
