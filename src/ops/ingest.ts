@@ -103,7 +103,7 @@ export function checkFile(file: DicomFile, bytes: Uint8Array, name: string): Che
 }
 
 const PIXEL_DATA = 0x7fe00010;
-const HEADER_READ = 256 * 1024;
+const HEADER_READ = 16 * 1024;
 
 /**
  * An instance already in the blob store (checked when it arrived): only its header is read back, everything before
@@ -114,18 +114,21 @@ async function checkStoredBlob(
   blob: { key: string; size: number },
   name: string,
 ): Promise<CheckedInstance> {
-  const prefix = await archive.blobs.read(blob.key, 0, Math.min(blob.size, HEADER_READ));
-  let file: DicomFile | undefined;
+  // Nearly every header fits the first read; larger ones are read again, 8x more each time, then whole.
+  let length = Math.min(blob.size, HEADER_READ);
   try {
-    file =
-      prefix.length >= blob.size
-        ? readDicom(prefix, { source: name, untilTag: PIXEL_DATA })
-        : readDicomPrefix(prefix, PIXEL_DATA, name);
-    file ??= readDicom(await archive.blobs.get(blob.key), { source: name, untilTag: PIXEL_DATA });
+    for (;;) {
+      const prefix = await archive.blobs.read(blob.key, 0, length);
+      const file =
+        prefix.length >= blob.size
+          ? readDicom(prefix, { source: name, untilTag: PIXEL_DATA })
+          : readDicomPrefix(prefix, PIXEL_DATA, name);
+      if (file) return { ...checkFile(file, prefix, name), blob };
+      length = Math.min(blob.size, length * 8);
+    }
   } catch (error) {
     throw toMedvoxError(error, name);
   }
-  return { ...checkFile(file, prefix, name), blob };
 }
 
 /** Store checked instances (one index transaction per batch). */

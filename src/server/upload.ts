@@ -4,7 +4,7 @@
  * headers read and the mask fits its image), and only then handed to a job. A bad upload is answered with a 4xx
  * and leaves nothing behind.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {} from '@fastify/multipart';
@@ -124,6 +124,8 @@ async function receive(
       const chunks: Buffer[] = [];
       let size = 0;
       let spill: FileHandle | undefined;
+      // Hashed while it arrives (the blob key), when the thread would otherwise wait for the next chunk.
+      const hash = createHash('sha256');
       try {
         for await (const chunk of part.file as AsyncIterable<Buffer>) {
           total += chunk.length;
@@ -133,6 +135,7 @@ async function receive(
               hint: 'split the upload or raise --max-upload',
             });
           }
+          hash.update(chunk);
           if (spill) await spill.write(chunk);
           else {
             // Copied: kept past the parser's next read, so never a view of a buffer it may reuse.
@@ -173,7 +176,7 @@ async function receive(
       // Written while the next parts arrive (a few writes in flight: the disk works while the parser does).
       const position = slots.length;
       slots.push(undefined);
-      const write = blobs.put(view).then((blob) => {
+      const write = blobs.put(view, hash.digest('hex')).then((blob) => {
         if (blob.created) created.push(blob.key);
         slots[position] = { key: blob.key, size: blob.size, name: clientName, studyInstanceUID };
       });

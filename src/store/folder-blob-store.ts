@@ -17,15 +17,15 @@ export class FolderBlobStore implements BlobStore {
 
   constructor(readonly root: string) {}
 
-  async put(data: Uint8Array | Uint8Array[]): Promise<BlobRef> {
+  async put(data: Uint8Array | Uint8Array[], sha256?: string): Promise<BlobRef> {
     const parts = Array.isArray(data) ? data : [data];
-    const hash = createHash('sha256');
+    const hash = sha256 === undefined ? createHash('sha256') : undefined;
     let size = 0;
     for (const part of parts) {
-      hash.update(part);
+      hash?.update(part);
       size += part.byteLength;
     }
-    const key = hash.digest('hex');
+    const key = hash ? hash.digest('hex') : sha256!;
     const path = this.pathOf(key);
     if (existsSync(path)) return { key, size, created: false };
     // The 65,536 fan-out folders are made once each (not a mkdir per blob: it competes with the writes).

@@ -7,8 +7,11 @@ import type { DicomJsonObject } from '../core/dicom/json.ts';
 
 /** Content-addressed bytes: the key is the SHA-256 of the content (hex), so the same bytes are stored once. */
 export interface BlobStore {
-  /** Store bytes (atomically); returns the key. Storing bytes already present is a no-op. */
-  put(data: Uint8Array | Uint8Array[]): Promise<BlobRef>;
+  /**
+   * Store bytes (atomically); returns the key. Storing bytes already present is a no-op. `sha256` (hex) may be given
+   * when the caller hashed the bytes while they arrived.
+   */
+  put(data: Uint8Array | Uint8Array[], sha256?: string): Promise<BlobRef>;
   get(key: string): Promise<Uint8Array>;
   /** A local path to the blob when the store is a file system (streaming, range reads), else undefined. */
   path(key: string): string | undefined;
