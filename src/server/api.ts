@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MedvoxError } from '../core/errors.ts';
 import { isTerminal, type JobEvent } from '../jobs/runner.ts';
-import { renderStudyPreview, segmentColours } from '../ops/archive-derive.ts';
+import { previewVolumes, renderStudyPreview, segmentColours } from '../ops/archive-derive.ts';
 import { renderSlice } from '../ops/render.ts';
 import type { JobRow, VolumeRow } from '../store/types.ts';
 import type { ServerContext } from './context.ts';
@@ -104,6 +104,18 @@ export function registerApi(app: FastifyInstance, context: ServerContext): void 
       return reply.type('image/png').send(Buffer.from(png));
     },
   );
+  app.get(
+    '/api/studies/:study/thumbnail.png',
+    async (request: FastifyRequest<{ Params: { study: string } }>, reply) => {
+      studyOr404(request.params.study);
+      const { image, labelmap } = previewVolumes(archive, request.params.study);
+      const png = await renderSlice(archive.blobs, image, Math.floor(image.header.dims[2] / 2), {
+        maxSize: 128,
+        overlay: labelmap && { volume: labelmap, colours: segmentColours(archive, labelmap.segmentationUID) },
+      });
+      return reply.type('image/png').header('Cache-Control', 'max-age=60').send(Buffer.from(png));
+    },
+  );
   app.get('/api/instances/:instance', async (request: FastifyRequest<{ Params: { instance: string } }>) => {
     const row = index.instance(request.params.instance);
     if (!row) throw new MedvoxError('NOT_FOUND', `no instance ${request.params.instance}`);
@@ -124,9 +136,24 @@ export function registerApi(app: FastifyInstance, context: ServerContext): void 
     const path = archive.blobs.path(volume.blob);
     void reply
       .type('application/octet-stream')
-      .header('Content-Length', volume.header.byteLength)
+      .header('Accept-Ranges', 'bytes')
       .header('X-Medvox-Datatype', volume.header.datatype)
       .header('X-Medvox-Dims', volume.header.dims.join(','));
+    // One byte range (`Range: bytes=a-b`): the viewer fetches the slice it shows first, then the whole volume.
+    const size = volume.header.byteLength;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+    if (range) {
+      const start = Number(range[1]);
+      const end = Math.min(range[2] ? Number(range[2]) : size - 1, size - 1);
+      if (start > end) return reply.status(416).header('Content-Range', `bytes */${size}`).send();
+      void reply
+        .status(206)
+        .header('Content-Range', `bytes ${start}-${end}/${size}`)
+        .header('Content-Length', end - start + 1);
+      if (path) return reply.send(createReadStream(path, { start, end }));
+      return reply.send(Buffer.from(await archive.blobs.read(volume.blob, start, end - start + 1)));
+    }
+    void reply.header('Content-Length', size);
     if (path) return reply.send(createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }));
     return reply.send(Buffer.from(await archive.blobs.get(volume.blob)));
   });

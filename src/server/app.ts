@@ -4,7 +4,10 @@
  * other machines, uploads are size-limited, CORS is closed (no Access-Control-* header is ever sent).
  */
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { MedvoxError } from '../core/errors.ts';
 import { DEFAULT_ZIP_LIMITS } from '../io/zip-check.ts';
@@ -31,12 +34,33 @@ export interface AppOptions {
   token?: string;
   limits?: Partial<UploadLimits>;
   logger?: boolean;
+  /** The built web app (index.html + assets/), served at `/`; default web/dist of the package. */
+  webRoot?: string;
 }
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The web workbench (hash routes, so no fallback can hide an API or alias route); a page saying how to build it when missing. */
+async function registerWebApp(app: FastifyInstance, root: string): Promise<void> {
+  if (existsSync(`${root}/index.html`)) {
+    await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: 'index.html', maxAge: 0 });
+    return;
+  }
+  app.get('/', async (_request, reply) =>
+    reply
+      .type('text/html')
+      .send(
+        '<!doctype html><meta charset="utf-8"><title>medvox</title><h1>medvox workbench</h1>' +
+          '<p>The web app is not built: run <code>npm run build:web</code>.</p>' +
+          '<p>API: <a href="/api/studies">/api/studies</a> · DICOMweb: <a href="/dicom-web/studies">/dicom-web/studies</a></p>',
+      ),
+  );
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -80,13 +104,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerApi(app, context);
   registerAliases(app, context);
   registerDicomweb(app, context);
-  app.get('/', async (_request, reply) =>
-    reply
-      .type('text/html')
-      .send(
-        '<!doctype html><meta charset="utf-8"><title>medvox</title><h1>medvox workbench</h1>' +
-          '<p>API: <a href="/api/studies">/api/studies</a> · DICOMweb: <a href="/dicom-web/studies">/dicom-web/studies</a></p>',
-      ),
-  );
+  await registerWebApp(app, options.webRoot ?? DEFAULT_WEB_ROOT);
   return app;
 }
