@@ -1,0 +1,116 @@
+/** The workbench server's REST API (docs/api.md), as the pages use it. */
+import type { VolumeHeader } from './viewer/volume.ts';
+
+export interface StudySummary {
+  studyInstanceUID: string;
+  patientID: string;
+  patientName: string;
+  studyDate: string;
+  studyDescription: string;
+  modalities: string[];
+  seriesCount: number;
+  instanceCount: number;
+  createdAt: string;
+}
+
+export interface SeriesSummary {
+  seriesInstanceUID: string;
+  studyInstanceUID: string;
+  modality: string;
+  seriesNumber?: number;
+  seriesDescription: string;
+  instanceCount: number;
+  volumes: string[];
+}
+
+export interface Segment {
+  number: number;
+  labelValue: number;
+  label: string;
+  colour?: readonly [number, number, number];
+}
+
+export interface SegmentationSummary {
+  sopInstanceUID: string;
+  seriesInstanceUID: string;
+  referencedSeriesUID?: string;
+  segments: Segment[];
+  labelmapVolume?: string;
+}
+
+export interface VolumeSummary extends VolumeHeader {
+  data: string;
+}
+
+export interface JobView {
+  id: string;
+  type: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  percent: number;
+  step: string;
+  studyInstanceUID?: string;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface StudyDetail extends StudySummary {
+  series: SeriesSummary[];
+  segmentations: SegmentationSummary[];
+  volumes: VolumeSummary[];
+  jobs: JobView[];
+}
+
+export interface UploadAccepted {
+  jobId: string;
+  studyInstanceUID: string;
+  studies: string[];
+  status: string;
+  events: string;
+}
+
+/** An error the server explained (its JSON body), or a network failure. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function errorFrom(response: Response): Promise<ApiError> {
+  let code: string | undefined;
+  let message = `${response.status} ${response.statusText}`;
+  let hint: string | undefined;
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string; hint?: string } };
+    code = body.error?.code;
+    message = body.error?.message ?? message;
+    hint = body.error?.hint;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new ApiError(message, response.status, code, hint);
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { signal });
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    throw new ApiError('cannot reach the medvox server', 0, 'NETWORK');
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return (await response.json()) as T;
+}
+
+export const api = {
+  studies: (signal?: AbortSignal) => getJson<StudySummary[]>('/api/studies', signal),
+  study: (uid: string, signal?: AbortSignal) => getJson<StudyDetail>(`/api/studies/${encodeURIComponent(uid)}`, signal),
+  volume: (id: string, signal?: AbortSignal) =>
+    getJson<VolumeSummary>(`/api/volumes/${encodeURIComponent(id)}`, signal),
+  job: (id: string) => getJson<JobView>(`/api/jobs/${encodeURIComponent(id)}`),
+  thumbnail: (series: string) => `/api/series/${encodeURIComponent(series)}/thumbnail.png`,
+};
