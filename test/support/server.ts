@@ -39,7 +39,7 @@ export async function upload(
 ): Promise<Response> {
   const form = new FormData();
   for (const [key, value] of Object.entries(fields)) form.append(key, value);
-  for (const part of parts) form.append(part.field, new Blob([part.bytes]), part.name);
+  for (const part of parts) form.append(part.field, new Blob([Uint8Array.from(part.bytes)]), part.name);
   return fetch(`${url}${path}`, { method: 'POST', body: form, headers });
 }
 
