@@ -109,14 +109,17 @@ export function ViewerPage({ study, series: wantedSeries }: { study: string; ser
       engine.setHeader(volumeHeader, window);
       setHeader(volumeHeader);
       setPreset(undefined);
+      // The slice shown first comes alone (one byte range) and is drawn before the whole volume is asked for.
       const first = engine.contiguousView();
-      const whole = fetchVolume(volumeHeader, (received, total) => setLoaded(received / total), controller.signal);
       if (first) {
-        fetchSliceRange(volumeHeader, first.slice, controller.signal).then(
+        await fetchSliceRange(volumeHeader, first.slice, controller.signal).then(
           (voxels) => engine.drawPreview(first.view, first.slice, voxels),
-          () => undefined,
+          (reason: Error) => {
+            if (reason.name === 'AbortError') throw reason;
+          },
         );
       }
+      const whole = fetchVolume(volumeHeader, (received, total) => setLoaded(received / total), controller.signal);
       const data = await whole;
       dataRef.current = { header: volumeHeader, data };
       if (series.modality !== 'CT' && volumeHeader.windowCenter === undefined)

@@ -8,9 +8,13 @@ import {
   blendTable,
   drawSlice,
   type GreyTable,
+  gatherSlice,
   greyTable,
   type Label,
+  newSliceCache,
   type Overlay,
+  paintSlice,
+  type SliceCache,
   type WindowLevel,
 } from './render.ts';
 import { patientLPS, VIEWS, type ViewGeometry, type ViewName, viewGeometry, voxelAt } from './views.ts';
@@ -56,6 +60,9 @@ interface Viewport {
   image?: ImageData;
   pixels?: Uint32Array;
   geometry?: ViewGeometry;
+  /** The gathered slice, and what it was gathered from (a change means gather again before painting). */
+  cache?: SliceCache;
+  cached?: { slice: number; labels: VoxelArray | undefined; data: VoxelArray };
   slice: number;
   zoom: number;
   panX: number;
@@ -264,6 +271,7 @@ export class ViewerEngine {
     const header = this.header!;
     const geometry = viewGeometry(header.dims, header.affineLPS, viewport.view);
     viewport.geometry = geometry;
+    viewport.cached = undefined;
     viewport.canvas.width = geometry.width;
     viewport.canvas.height = geometry.height;
     viewport.image = viewport.context.createImageData(geometry.width, geometry.height);
@@ -309,7 +317,7 @@ export class ViewerEngine {
     for (const view of views) {
       const viewport = this.viewports.get(view);
       if (!viewport?.geometry) continue;
-      drawSlice(viewport.pixels!, viewport.geometry, viewport.slice, this.data, this.grey, this.overlay, this.plain);
+      this.paint(viewport, this.data, this.grey);
       viewport.context.putImageData(viewport.image!, 0, 0);
       viewport.element.dataset.ready = 'volume';
       viewport.element.dataset.slice = String(viewport.slice);
@@ -317,6 +325,30 @@ export class ViewerEngine {
     this.perf[reason].push(performance.now() - started);
     this.noteFirstDraw();
     if (this.cursor) this.updateCursor(this.cursor.view, this.cursor.voxel);
+  }
+
+  /** Gather the slice when it (or the volume, or the labelmap) changed since the last draw; then paint it. */
+  private paint(viewport: Viewport, data: VoxelArray, grey: GreyTable): void {
+    const geometry = viewport.geometry!;
+    const labels = this.overlay?.labels;
+    let cache = viewport.cache;
+    const fits =
+      cache !== undefined &&
+      cache.values.length === geometry.width * geometry.height &&
+      cache.values.constructor === data.constructor &&
+      (labels === undefined || cache.labels !== undefined);
+    if (!fits) {
+      cache = newSliceCache(geometry, data, labels !== undefined);
+      viewport.cache = cache;
+      viewport.cached = undefined;
+    }
+    const cached = viewport.cached;
+    if (!cached || cached.slice !== viewport.slice || cached.data !== data || cached.labels !== labels) {
+      gatherSlice(cache!, geometry, viewport.slice, data, labels);
+      viewport.cached = { slice: viewport.slice, labels, data };
+    }
+    const overlay = this.overlay;
+    paintSlice(viewport.pixels!, cache!, grey, overlay?.blend ?? this.plain, overlay ? overlay.maxLabel : 0);
   }
 
   private updateCursor(view: ViewName, voxel: [number, number, number]): void {

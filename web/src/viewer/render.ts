@@ -82,10 +82,76 @@ export interface Overlay {
   maxLabel: number;
 }
 
-/**
- * Draw one slice of a view into `out` (width x height packed RGBA). `image` holds the whole volume, `overlay`
- * a labelmap on the same grid.
- */
+/** A slice's stored values and labels, gathered once per slice change into contiguous arrays (screen order). */
+export interface SliceCache {
+  values: VoxelArray;
+  labels: Uint16Array | undefined;
+}
+
+export function newSliceCache(geometry: ViewGeometry, image: VoxelArray, withLabels: boolean): SliceCache {
+  const size = geometry.width * geometry.height;
+  const Values = image.constructor as new (length: number) => VoxelArray;
+  return { values: new Values(size), labels: withLabels ? new Uint16Array(size) : undefined };
+}
+
+/** Copy one slice of a view (values, and labels when given) into the cache, in screen order. */
+export function gatherSlice(
+  cache: SliceCache,
+  geometry: ViewGeometry,
+  slice: number,
+  image: VoxelArray,
+  labels: VoxelArray | undefined,
+): void {
+  const { width, height } = geometry;
+  const stepU = geometry.uFlip ? -geometry.strideU : geometry.strideU;
+  const stepV = geometry.vFlip ? -geometry.strideV : geometry.strideV;
+  const origin = sliceOrigin(geometry, slice);
+  const values = cache.values;
+  const out = labels ? cache.labels : undefined;
+  let p = 0;
+  for (let v = 0; v < height; v++) {
+    let index = origin + v * stepV;
+    if (out && labels) {
+      for (let u = 0; u < width; u++, index += stepU, p++) {
+        values[p] = image[index]!;
+        out[p] = labels[index]!;
+      }
+    } else for (let u = 0; u < width; u++, index += stepU) values[p++] = image[index]!;
+  }
+}
+
+/** Paint a gathered slice into `out` (packed RGBA) through the window table and the overlay blend table. */
+export function paintSlice(
+  out: Uint32Array,
+  cache: SliceCache,
+  grey: GreyTable,
+  blend: Uint32Array,
+  maxLabel: number,
+): void {
+  const { values } = cache;
+  const labels = maxLabel > 0 ? cache.labels : undefined;
+  const size = out.length;
+  const table = grey.table;
+  if (table) {
+    const offset = grey.offset;
+    if (labels) {
+      for (let p = 0; p < size; p++) {
+        const label = labels[p]!;
+        out[p] = blend[((label > maxLabel ? 0 : label) << 8) | table[values[p]! - offset]!]!;
+      }
+    } else for (let p = 0; p < size; p++) out[p] = blend[table[values[p]! - offset]!]!;
+    return;
+  }
+  const { slope, intercept, low, scale } = grey;
+  for (let p = 0; p < size; p++) {
+    const value = ((values[p]! * slope + intercept - low) * scale) | 0;
+    const g = value <= 0 ? 0 : value >= 255 ? 255 : value;
+    const label = labels ? labels[p]! : 0;
+    out[p] = blend[((label > maxLabel ? 0 : label) << 8) | g]!;
+  }
+}
+
+/** Gather and paint one slice (the first-slice preview; the engine keeps its caches). */
 export function drawSlice(
   out: Uint32Array,
   geometry: ViewGeometry,
@@ -95,39 +161,12 @@ export function drawSlice(
   overlay: Overlay | undefined,
   plain: Uint32Array,
 ): void {
-  const { width, height } = geometry;
-  const stepU = geometry.uFlip ? -geometry.strideU : geometry.strideU;
-  const stepV = geometry.vFlip ? -geometry.strideV : geometry.strideV;
-  const origin = sliceOrigin(geometry, slice);
-  const table = grey.table;
-  const offset = grey.offset;
-  const blend = overlay?.blend ?? plain;
-  const labels = overlay?.labels;
-  const maxLabel = overlay?.maxLabel ?? 0;
-  let p = 0;
-  for (let v = 0; v < height; v++) {
-    let index = origin + v * stepV;
-    if (table && labels) {
-      for (let u = 0; u < width; u++, index += stepU) {
-        const label = labels[index]!;
-        const g = table[image[index]! - offset]!;
-        out[p++] = blend[((label > maxLabel ? 0 : label) << 8) | g]!;
-      }
-    } else if (table) {
-      for (let u = 0; u < width; u++, index += stepU) out[p++] = blend[table[image[index]! - offset]!]!;
-    } else {
-      const { slope, intercept, low, scale } = grey;
-      for (let u = 0; u < width; u++, index += stepU) {
-        const value = ((image[index]! * slope + intercept - low) * scale) | 0;
-        const g = value <= 0 ? 0 : value >= 255 ? 255 : value;
-        const label = labels ? labels[index]! : 0;
-        out[p++] = blend[((label > maxLabel ? 0 : label) << 8) | g]!;
-      }
-    }
-  }
+  const cache = newSliceCache(geometry, image, overlay !== undefined);
+  gatherSlice(cache, geometry, slice, image, overlay?.labels);
+  paintSlice(out, cache, grey, overlay?.blend ?? plain, overlay ? overlay.maxLabel : 0);
 }
 
-/** WindowLevel from percentiles of the stored values (MR auto: 1st..99th percentile of the non-zero voxels). */
+/** Window from percentiles of the stored values (MR auto: 1st..99th percentile of the non-zero voxels). */
 export function percentileWindow(header: VolumeHeader, image: VoxelArray, low = 0.01, high = 0.99): WindowLevel {
   const sample = Math.max(1, Math.floor(image.length / 200_000));
   const values: number[] = [];
