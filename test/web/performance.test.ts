@@ -105,12 +105,17 @@ test('the viewer route loads < 250 kB of gzipped JS', () => {
   assert.ok(entry, 'index.html names its entry script');
   const assets = readdirSync(join(webDist, 'assets'));
   // The entry chunk + the viewer's lazy chunk (and anything else it imports); the upload page is not loaded.
-  const viewerRoute = assets.filter((name) => name === entry || (/^Viewer-.*\.js$/.test(name)));
+  const viewerRoute = assets.filter((name) => name === entry || /^Viewer-.*\.js$/.test(name));
   assert.equal(viewerRoute.length, 2, `viewer chunks: ${viewerRoute.join(', ')}`);
-  const gzipped = viewerRoute.reduce((sum, name) => sum + gzipSync(readFileSync(join(webDist, 'assets', name)), { level: 9 }).length, 0);
+  const gzipped = viewerRoute.reduce(
+    (sum, name) => sum + gzipSync(readFileSync(join(webDist, 'assets', name)), { level: 9 }).length,
+    0,
+  );
   const all = assets
     .filter((name) => name.endsWith('.js'))
     .reduce((sum, name) => sum + gzipSync(readFileSync(join(webDist, 'assets', name)), { level: 9 }).length, 0);
-  console.log(`viewer route JS: ${(gzipped / 1024).toFixed(1)} kB gzipped (${viewerRoute.join(' + ')}); all JS ${(all / 1024).toFixed(1)} kB`);
+  console.log(
+    `viewer route JS: ${(gzipped / 1024).toFixed(1)} kB gzipped (${viewerRoute.join(' + ')}); all JS ${(all / 1024).toFixed(1)} kB`,
+  );
   assert.ok(gzipped < 250 * 1024, `${gzipped} bytes`);
 });
