@@ -1,9 +1,10 @@
 /** A labelmap NIfTI as integer label values, in its own voxel order, with its affine (RAS, as stored). */
 
+import { readFileSync } from 'node:fs';
 import { MedvoxError } from '../core/errors.ts';
 import type { Mat4 } from '../core/geometry/affine.ts';
 import { niftiAffine, niftiShape, scaledValue } from '../core/nifti/index.ts';
-import { readNiftiFile } from './nifti-file.ts';
+import { readNiftiBytes } from './nifti-file.ts';
 
 export interface LabelmapImage {
   dims: [number, number, number];
@@ -12,8 +13,18 @@ export interface LabelmapImage {
   affineRAS: Mat4;
 }
 
+/**
+ * The file is read synchronously (a compressed mask is small) so that its decompression is already running on the
+ * libuv pool when this returns: callers start it first, then read the image's headers beside it.
+ */
 export async function readLabelmapFile(path: string): Promise<LabelmapImage> {
-  const image = await readNiftiFile(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
+  }
+  const image = await readNiftiBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
   const shape = niftiShape(image.header);
   const [nx = 1, ny = 1, nz = 1, ...rest] = shape;
   if (rest.some((size) => size !== 1)) {

@@ -11,7 +11,7 @@ import { referenceGrid } from '../core/seg/reference.ts';
 import { buildSegmentation } from '../core/seg/write.ts';
 import { assembleVolumes } from '../core/volume/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
+import { MEDVOX_VERSION } from '../version.ts';
 
 export interface DemoOptions {
   output: string;

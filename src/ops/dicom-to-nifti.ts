@@ -28,8 +28,7 @@ import { DecodePool } from '../io/decode-pool.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
 import { openNiftiStream } from '../io/nifti-stream.ts';
-
-export const MEDVOX_VERSION = '0.1.0';
+import { MEDVOX_VERSION } from '../version.ts';
 
 export interface Progress {
   phase: 'scan' | 'read' | 'convert' | 'write';

@@ -12,7 +12,7 @@ import { type Volume, volumeToNifti } from '../core/volume/index.ts';
 import { loadVolumes, singleVolume } from '../io/load-volume.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
 import { writeNpzFile } from '../io/npz-file.ts';
-import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
+import { MEDVOX_VERSION } from '../version.ts';
 
 export type Normalization =
   | { kind: 'none' }

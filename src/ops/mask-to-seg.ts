@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { readLabelTableFile } from '../io/label-table-file.ts';
 import { type LabelmapImage, readLabelmapFile } from '../io/mask-file.ts';
 import { loadReferenceGrid } from '../io/reference-series.ts';
-import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
+import { MEDVOX_VERSION } from '../version.ts';
 
 export interface MaskToSegOptions {
   /** Source image: a DICOM series (folder, files, zip) or a NIfTI with its medvox sidecar. */
@@ -52,9 +52,10 @@ export const DEFAULT_GRID_TOLERANCE_MM = 0.01;
 export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegResult> {
   const report = options.onProgress ?? (() => {});
   report({ phase: 'read', done: 0, total: 3 });
-  const [reference, mask, table] = await Promise.all([
-    loadReferenceGrid(options.image),
+  // The mask first: it inflates on the libuv pool while the reference headers are read here.
+  const [mask, reference, table] = await Promise.all([
     readLabelmapFile(options.mask),
+    loadReferenceGrid(options.image),
     options.labelTable
       ? Promise.resolve(options.labelTable)
       : options.labels

@@ -22,7 +22,7 @@ import { gridOfVolume } from '../core/volume/index.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { loadVolumeGeometries, singleVolume } from '../io/load-volume.ts';
 import { readNiftiFile } from '../io/nifti-file.ts';
-import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
+import { MEDVOX_VERSION } from '../version.ts';
 
 export interface MasksToRtstructOptions {
   /** The image series (folder, files or zip) the mask was drawn on. */

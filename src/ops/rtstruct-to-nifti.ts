@@ -17,7 +17,7 @@ import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { readDicomFile } from '../io/dicom-file.ts';
 import { loadVolumeGeometries, type VolumeGeometry } from '../io/load-volume.ts';
 import { writeNiftiFile } from '../io/nifti-file.ts';
-import { MEDVOX_VERSION } from './dicom-to-nifti.ts';
+import { MEDVOX_VERSION } from '../version.ts';
 
 export interface RtstructToNiftiOptions {
   rtstruct: string;

@@ -27,11 +27,14 @@ export interface WriteOptions {
 
 const MAX_SHORT_LENGTH = 0xfffe;
 const PAD_WITH_NUL = new Set(['UI', 'OB', 'UN']);
+const SCRATCH_SIZE = 1 << 16;
 
 class ByteSink {
   private readonly chunks: Uint8Array[] = [];
   length = 0;
-  private scratch = new Uint8Array(4096);
+  // Small fields go byte by byte into a 64 KiB scratch (no DataView or array per field: a SEG's thousands of
+  // per-frame items made that allocation the writer's main cost); large values are kept as they are.
+  private scratch = new Uint8Array(SCRATCH_SIZE);
   private used = 0;
 
   private flushScratch(): void {
@@ -40,29 +43,35 @@ class ByteSink {
       this.used = 0;
     }
   }
-  private header(size: number): DataView {
-    if (this.used + size > this.scratch.length) {
-      this.flushScratch();
-    }
-    const view = new DataView(this.scratch.buffer, this.used, size);
+  /** Room for `size` more bytes in the scratch; returns the offset to write at. */
+  private reserve(size: number): number {
+    if (this.used + size > SCRATCH_SIZE) this.flushScratch();
+    const at = this.used;
     this.used += size;
     this.length += size;
-    return view;
+    return at;
   }
   uint16(value: number): void {
-    this.header(2).setUint16(0, value, true);
+    const at = this.reserve(2);
+    const s = this.scratch;
+    s[at] = value & 0xff;
+    s[at + 1] = (value >>> 8) & 0xff;
   }
   uint32(value: number): void {
-    this.header(4).setUint32(0, value, true);
+    const at = this.reserve(4);
+    const s = this.scratch;
+    s[at] = value & 0xff;
+    s[at + 1] = (value >>> 8) & 0xff;
+    s[at + 2] = (value >>> 16) & 0xff;
+    s[at + 3] = (value >>> 24) & 0xff;
   }
   ascii(text: string): void {
-    const view = this.header(text.length);
-    for (let i = 0; i < text.length; i++) view.setUint8(i, text.charCodeAt(i));
+    const at = this.reserve(text.length);
+    for (let i = 0; i < text.length; i++) this.scratch[at + i] = text.charCodeAt(i);
   }
   bytes(value: Uint8Array): void {
     if (value.length <= 256) {
-      const view = this.header(value.length);
-      for (let i = 0; i < value.length; i++) view.setUint8(i, value[i]!);
+      this.scratch.set(value, this.reserve(value.length));
       return;
     }
     this.flushScratch();

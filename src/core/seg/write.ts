@@ -258,26 +258,36 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
     { CodeValue: '121322', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Source image for image processing operation' },
     CHARSET,
   );
+  // The source image and the position of slice k are the same for every segment's frame on it: built once.
+  const perSlice: Array<{ derivation: Dataset; position: Dataset } | undefined> = new Array(nz);
+  const sliceItems = (k: number): { derivation: Dataset; position: Dataset } => {
+    const cached = perSlice[k];
+    if (cached) return cached;
+    const sop = sourceSop[k]!;
+    const sourceImage = new Dataset(CHARSET);
+    sourceImage
+      .setStrings('ReferencedSOPClassUID', sop.sopClassUID)
+      .setStrings('ReferencedSOPInstanceUID', sop.sopInstanceUID);
+    if (sop.frameNumber !== undefined) sourceImage.setNumbers('ReferencedFrameNumber', sop.frameNumber, 'IS');
+    sourceImage.setItems('PurposeOfReferenceCodeSequence', [purposeCode]);
+    const derivation = new Dataset(CHARSET);
+    derivation.setItems('DerivationCodeSequence', [derivationCode]);
+    derivation.setItems('SourceImageSequence', [sourceImage]);
+    const position = new Dataset(CHARSET);
+    position.setNumbers('ImagePositionPatient', grid.slices[k]!.position, 'DS');
+    const made = { derivation, position };
+    perSlice[k] = made;
+    return made;
+  };
   ds.setItems(
     'PerFrameFunctionalGroupsSequence',
     frames.map(({ segment, k }) => {
       const item = new Dataset(CHARSET);
-      const sop = sourceSop[k]!;
-      const sourceImage = new Dataset(CHARSET);
-      sourceImage
-        .setStrings('ReferencedSOPClassUID', sop.sopClassUID)
-        .setStrings('ReferencedSOPInstanceUID', sop.sopInstanceUID);
-      if (sop.frameNumber !== undefined) sourceImage.setNumbers('ReferencedFrameNumber', sop.frameNumber, 'IS');
-      sourceImage.setItems('PurposeOfReferenceCodeSequence', [purposeCode]);
-      const derivation = new Dataset(CHARSET);
-      derivation.setItems('DerivationCodeSequence', [derivationCode]);
-      derivation.setItems('SourceImageSequence', [sourceImage]);
+      const { derivation, position } = sliceItems(k);
       item.setItems('DerivationImageSequence', [derivation]);
       const content = new Dataset(CHARSET);
       content.setNumbers('DimensionIndexValues', type === 'BINARY' ? [segment + 1, k + 1] : [k + 1], 'UL');
       item.setItems('FrameContentSequence', [content]);
-      const position = new Dataset(CHARSET);
-      position.setNumbers('ImagePositionPatient', grid.slices[k]!.position, 'DS');
       item.setItems('PlanePositionSequence', [position]);
       if (type === 'BINARY') {
         const identification = new Dataset(CHARSET);
