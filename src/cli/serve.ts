@@ -32,6 +32,8 @@ export function registerServe(program: Command): void {
     .option('--no-demo', 'do not import the demo study into an empty archive')
     .option('--jobs <n>', 'jobs run at once', (value) => Number(value), 2)
     .option('--log', 'log every request')
+    .option('--templates <dir>', 'metadata downloads: tag templates overriding the built-in ones (docs/metadata.md)')
+    .option('--mr-config <file>', 'metadata downloads: MR normalisation rules (mr_clean_config.json)')
     .action(
       async (options: {
         port: number;
@@ -43,6 +45,8 @@ export function registerServe(program: Command): void {
         demo: boolean;
         jobs: number;
         log?: boolean;
+        templates?: string;
+        mrConfig?: string;
       }) => {
         const { startServer } = await import('../server/serve.ts');
         const server = await startServer({
@@ -54,6 +58,8 @@ export function registerServe(program: Command): void {
           concurrency: options.jobs,
           limits: { maxFileSize: options.maxFileSize, maxUploadSize: options.maxUpload },
           logger: options.log,
+          ...(options.templates ? { templates: resolve(options.templates) } : {}),
+          ...(options.mrConfig ? { mrConfig: resolve(options.mrConfig) } : {}),
         });
         process.stdout.write(`medvox serving ${resolve(options.data)} at ${server.url}\n`);
         if (server.requeued.length > 0)

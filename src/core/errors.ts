@@ -71,6 +71,8 @@ export const ErrorCodes = {
   // ---- archive and server (docs/api.md gives the HTTP status of each) ----
   /** No study / series / instance / volume / job with that id. */
   NOT_FOUND: { exit: 6, summary: 'not found' },
+  /** A search or a dataset that selects no instance (a metadata download of nothing). */
+  EMPTY_SELECTION: { exit: 6, summary: 'nothing selected' },
   /** A request the server cannot act on (missing field, unknown option value, wrong content type). */
   BAD_REQUEST: { exit: 2, summary: 'bad request' },
   /** The request body (or one file of it) is over the configured size limit. */

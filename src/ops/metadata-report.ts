@@ -29,6 +29,11 @@ export interface MetadataProgress {
 export interface MetadataReportOptions {
   /** Folders, files or zip archives (scanned recursively). */
   inputs: string[];
+  /**
+   * Files given one by one, read after `inputs` (the server gives the archive's stored instances this way: `path`
+   * is the blob, `name` what the File column and error messages show).
+   */
+  files?: Iterable<InputFile>;
   /** The .xlsx / .json file, or for `csv` the folder receiving DICOM_Metadata.csv, Series_Summary.csv, MR_Cleaned.csv. */
   output: string;
   /** Default: json for a .json output, else xlsx (csv must be asked for; its output is a folder). */
@@ -83,7 +88,7 @@ function isMrConfig(value: MetadataReportOptions['mrConfig']): value is MrCleanC
  * used up (its row, its series' counters) before the next is read, so the reused buffer is safe.
  */
 async function readHeader(input: InputFile, scratch: HeaderScratch): Promise<DicomFile> {
-  if (!input.name.includes('!/')) return readDicomFileHeaderSync(input.name, PIXEL_DATA, scratch);
+  if (input.path !== undefined) return readDicomFileHeaderSync(input.path, PIXEL_DATA, scratch);
   return readDicom(await input.read(), { source: input.name, untilTag: PIXEL_DATA });
 }
 
@@ -95,6 +100,7 @@ export async function metadataReport(options: MetadataReportOptions): Promise<Me
 
   const candidates: InputFile[] = [];
   for await (const input of scanInputs(options.inputs)) candidates.push(input);
+  if (options.files) candidates.push(...options.files);
 
   const result: MetadataReportResult = {
     outputs: [],
@@ -120,6 +126,8 @@ export async function metadataReport(options: MetadataReportOptions): Promise<Me
     const scratch = new HeaderScratch();
     for (let index = 0; index < candidates.length; index++) {
       const input = candidates[index]!;
+      // Headers are read synchronously: let other work (a server's requests) run now and then.
+      if (index % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
       let outcome: DicomFile;
       try {
         outcome = await readHeader(input, scratch);

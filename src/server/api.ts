@@ -7,6 +7,7 @@ import { previewVolumes, renderStudyPreview, segmentColours } from '../ops/archi
 import { renderSlice } from '../ops/render.ts';
 import type { JobRow, VolumeRow } from '../store/types.ts';
 import type { ServerContext } from './context.ts';
+import { matchesStudy, parseStudySearch } from './study-search.ts';
 import { stageUpload } from './upload.ts';
 
 type Query = Record<string, string | undefined>;
@@ -61,7 +62,13 @@ export function registerApi(app: FastifyInstance, context: ServerContext): void 
   app.post('/api/uploads', async (request, reply) => upload(context, request, reply));
 
   // ---- studies / series / instances ----
-  app.get('/api/studies', async () => index.studies().map(({ attributes: _attributes, ...study }) => study));
+  app.get('/api/studies', async (request: FastifyRequest<{ Querystring: Query }>) => {
+    const search = parseStudySearch(request.query);
+    return index
+      .studies()
+      .filter((study) => matchesStudy(study, search))
+      .map(({ attributes: _attributes, ...study }) => study);
+  });
   app.get('/api/studies/:study', async (request: FastifyRequest<{ Params: { study: string } }>) => {
     const { attributes, ...study } = studyOr404(request.params.study);
     const uid = study.studyInstanceUID;

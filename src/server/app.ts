@@ -18,6 +18,7 @@ import { registerApi } from './api.ts';
 import type { ServerContext } from './context.ts';
 import { registerDicomweb } from './dicomweb.ts';
 import { errorBody, installErrorHandlers } from './http-errors.ts';
+import { type MetadataSettings, registerMetadataDownloads } from './metadata-download.ts';
 import type { UploadLimits } from './upload.ts';
 
 export const DEFAULT_LIMITS: UploadLimits = {
@@ -36,6 +37,8 @@ export interface AppOptions {
   logger?: boolean;
   /** The built web app (index.html + assets/), served at `/`; default web/dist of the package. */
   webRoot?: string;
+  /** Templates and MR rules for metadata downloads (default: the built-in ones). */
+  metadata?: MetadataSettings;
 }
 
 const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -100,8 +103,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       }
     });
   }
-  const context: ServerContext = { archive: options.archive, runner: options.runner, limits };
+  const context: ServerContext = {
+    archive: options.archive,
+    runner: options.runner,
+    limits,
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+  };
   registerApi(app, context);
+  registerMetadataDownloads(app, context);
   registerAliases(app, context);
   registerDicomweb(app, context);
   await registerWebApp(app, options.webRoot ?? DEFAULT_WEB_ROOT);

@@ -4,6 +4,7 @@ import { type ErrorCode, MedvoxError, toMedvoxError } from '../core/errors.ts';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
+  EMPTY_SELECTION: 404,
   BAD_REQUEST: 400,
   USAGE: 400,
   UNAUTHORIZED: 401,

@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { MedvoxError } from '../core/errors.ts';
+import { loadMrConfigFile, loadTemplates, userConfigDir } from '../io/metadata-config.ts';
 import { JOB_HANDLERS } from '../jobs/handlers.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { writeDemo } from '../ops/demo.ts';
@@ -25,6 +26,11 @@ export interface ServeOptions {
   limits?: Partial<UploadLimits>;
   concurrency?: number;
   logger?: boolean;
+  /** Metadata downloads: a templates folder and an MR rules file (as `medvox metadata --templates / --mr-config`). */
+  templates?: string;
+  mrConfig?: string;
+  /** The user config folder for templates / rules (default: `$MEDVOX_CONFIG_DIR`, ...; docs/metadata.md). */
+  configDir?: string;
 }
 
 export interface RunningServer {
@@ -52,6 +58,15 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       hint: 'pass --token <secret> or set MEDVOX_TOKEN (clients send Authorization: Bearer <secret>)',
     });
   }
+  // Templates and rules are checked before anything opens: a broken file stops the start with its error.
+  const configDir = options.configDir ?? userConfigDir();
+  const metadata = {
+    templates: await loadTemplates([
+      ...(options.templates ? [{ dir: options.templates, required: true }] : []),
+      { dir: join(configDir, 'templates'), required: false },
+    ]),
+    mrConfig: await loadMrConfigFile(options.mrConfig, configDir),
+  };
   const archive = await openArchive(resolve(options.data ?? './medvox-data'));
   const runner = new JobRunner(archive, JOB_HANDLERS, {
     concurrency: options.concurrency,
@@ -67,6 +82,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     token: !isLoopback(host) || options.requireToken ? token : undefined,
     limits: options.limits,
     logger: options.logger,
+    metadata,
   });
   const requeued = await runner.start();
   let demoJob: string | undefined;

@@ -8,6 +8,7 @@ import { MedvoxError } from '../core/errors.ts';
 import type {
   AnnotationRow,
   Index,
+  InstanceFileRow,
   InstanceRecord,
   InstanceRow,
   JobRow,
@@ -221,6 +222,24 @@ export class SqliteIndex implements Index {
         .prepare(`SELECT * FROM instances ${where} ORDER BY series_uid, instance_number, sop_uid`)
         .all(...args) as Row[]
     ).map(toInstance);
+  }
+
+  instanceFiles(filter: { studyInstanceUID?: string; seriesInstanceUID?: string }): InstanceFileRow[] {
+    const { where, args } = conditions({ study_uid: filter.studyInstanceUID, series_uid: filter.seriesInstanceUID });
+    return (
+      this.db
+        .prepare(
+          `SELECT sop_uid, series_uid, study_uid, blob, size FROM instances ${where}
+           ORDER BY series_uid, instance_number, sop_uid`,
+        )
+        .all(...args) as Row[]
+    ).map((row) => ({
+      sopInstanceUID: String(row.sop_uid),
+      seriesInstanceUID: String(row.series_uid),
+      studyInstanceUID: String(row.study_uid),
+      blob: String(row.blob),
+      size: Number(row.size),
+    }));
   }
 
   studies(): StudyRow[] {

@@ -68,6 +68,11 @@ export interface SeriesRow {
   attributes: DicomJsonObject;
 }
 
+export type InstanceFileRow = Pick<
+  InstanceRecord,
+  'sopInstanceUID' | 'seriesInstanceUID' | 'studyInstanceUID' | 'blob' | 'size'
+>;
+
 export interface InstanceRow extends InstanceRecord {
   createdAt: string;
 }
@@ -167,6 +172,8 @@ export interface Index {
   hasInstance(sopInstanceUID: string): boolean;
   instance(sopInstanceUID: string): InstanceRow | undefined;
   instances(filter: { studyInstanceUID?: string; seriesInstanceUID?: string }): InstanceRow[];
+  /** The same instances without their attributes (where each one's file is): for reports over many instances. */
+  instanceFiles(filter: { studyInstanceUID?: string; seriesInstanceUID?: string }): InstanceFileRow[];
   studies(): StudyRow[];
   study(studyInstanceUID: string): StudyRow | undefined;
   series(filter: { studyInstanceUID?: string; seriesInstanceUID?: string }): SeriesRow[];
