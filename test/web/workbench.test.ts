@@ -31,6 +31,7 @@ import { jobEvents, startTestServer, type TestServer } from '../support/server.t
 const CT = corpus('seg', 'dcmqi_liver_ct3', 'source_ct');
 const SEG = corpus('seg', 'dcmqi_liver_ct3', 'seg', 'liver.dcm');
 const NIFTI = corpus('nifti', 'totalseg_ct_small_multilabel');
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const shots = mkdtempSync(join(tmpdir(), 'medvox-web-shots-'));
 
 let server: TestServer;
@@ -285,7 +286,7 @@ test('orientation: the phantom marker (Left, Anterior, Superior) sits in the exp
   await page.close();
 });
 
-test('studies page lists, searches and filters, and opens a study', async (t) => {
+test('studies page lists, searches and filters, links the metadata workbooks, and opens a study', async (t) => {
   if (!ready(t, false)) return;
   const { page, errors } = await openPage(browser!);
   await page.goto(`${server.url}/#/studies`);
@@ -294,6 +295,19 @@ test('studies page lists, searches and filters, and opens a study', async (t) =>
   assert.ok(all >= 1);
   await page.fill('input[type="search"]', 'medvox-demo');
   assert.equal(await page.locator('tr[data-study]').count(), 1);
+  // The metadata links: the search result's (the server applies the same search) and the study's.
+  const instances = await page.locator('tr[data-study] td >> nth=7').textContent();
+  const searchHref = await page.getAttribute('[data-testid="search-metadata"]', 'href');
+  assert.equal(searchHref, '/api/metadata.xlsx?patient=medvox-demo');
+  const studyHref = await page.getAttribute('tr[data-study] a[title="Download metadata (xlsx)"]', 'href');
+  for (const href of [searchHref, studyHref]) {
+    const response = await fetch(`${server.url}${href}`);
+    assert.equal(response.status, 200, String(href));
+    assert.equal(response.headers.get('content-type'), XLSX);
+    assert.match(response.headers.get('content-disposition')!, /^attachment; filename="metadata-[\d.]+\.xlsx"$/);
+    assert.equal(response.headers.get('x-medvox-instances'), instances);
+    await response.arrayBuffer();
+  }
   await page.fill('input[type="search"]', 'nobody-by-this-name');
   await page.waitForSelector('text=No study matches.');
   await page.fill('input[type="search"]', '');
@@ -306,6 +320,8 @@ test('studies page lists, searches and filters, and opens a study', async (t) =>
   await page.fill('input[type="date"] >> nth=0', '');
   await page.click('tr[data-study] >> text=Demo Phantom');
   await waitForVolume(page);
+  const viewerHref = await page.getAttribute('[data-testid="study-metadata"]', 'href');
+  assert.equal(viewerHref, studyHref);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -114,3 +114,22 @@ export const api = {
   job: (id: string) => getJson<JobView>(`/api/jobs/${encodeURIComponent(id)}`),
   thumbnail: (series: string) => `/api/series/${encodeURIComponent(series)}/thumbnail.png`,
 };
+
+/** The studies page's search, as the server's `patient`, `from`, `to`, `modality` parameters take it. */
+export interface StudySearch {
+  patient: string;
+  from: string;
+  to: string;
+  modality: string;
+}
+
+/** Metadata workbooks (docs/metadata.md): plain links, so the browser downloads them itself. */
+export const metadataDownload = {
+  study: (uid: string): string => `/api/studies/${encodeURIComponent(uid)}/metadata.xlsx`,
+  search: (search: StudySearch): string => {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(search)) if (value.trim()) params.set(name, value.trim());
+    const query = params.toString();
+    return `/api/metadata.xlsx${query ? `?${query}` : ''}`;
+  },
+};

@@ -1,6 +1,9 @@
-/** The archive's studies: search by patient name / ID, date range and modality; open one in the viewer. */
+/**
+ * The archive's studies: search by patient name / ID, date range and modality; open one in the viewer; download
+ * the metadata workbook of one study or of the search result (the server applies the same search).
+ */
 import { useEffect, useMemo, useState } from 'react';
-import { type ApiError, api, type StudySummary } from '../api.ts';
+import { type ApiError, api, metadataDownload, type StudySummary } from '../api.ts';
 import { href } from '../router.ts';
 
 /** DICOM DA (YYYYMMDD) -> YYYY-MM-DD, or '' when absent. */
@@ -96,6 +99,18 @@ export function StudiesPage() {
       )}
       {studies && studies.length > 0 && shown.length === 0 && <p className="state empty">No study matches.</p>}
       {shown.length > 0 && (
+        <p className="downloads">
+          <a
+            href={metadataDownload.search({ patient: text, from, to, modality })}
+            download
+            data-testid="search-metadata"
+          >
+            Download metadata (xlsx)
+          </a>{' '}
+          of the {shown.length === 1 ? 'study' : `${shown.length} studies`} shown
+        </p>
+      )}
+      {shown.length > 0 && (
         <table className="study-table">
           <thead>
             <tr>
@@ -107,6 +122,7 @@ export function StudiesPage() {
               <th>Modalities</th>
               <th>Series</th>
               <th>Instances</th>
+              <th>Metadata</th>
             </tr>
           </thead>
           <tbody>
@@ -136,6 +152,16 @@ export function StudiesPage() {
                 <td>{study.modalities.join(', ')}</td>
                 <td>{study.seriesCount}</td>
                 <td>{study.instanceCount}</td>
+                <td>
+                  <a
+                    href={metadataDownload.study(study.studyInstanceUID)}
+                    download
+                    title="Download metadata (xlsx)"
+                    aria-label={`Download metadata (xlsx) of ${personName(study.patientName)}`}
+                  >
+                    xlsx
+                  </a>
+                </td>
               </tr>
             ))}
           </tbody>

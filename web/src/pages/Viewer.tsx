@@ -3,7 +3,14 @@
  * overlays with per-label toggles, cursor readout. Pixels are drawn by ViewerEngine; this component owns controls.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { type ApiError, api, type SegmentationSummary, type SeriesSummary, type StudyDetail } from '../api.ts';
+import {
+  type ApiError,
+  api,
+  metadataDownload,
+  type SegmentationSummary,
+  type SeriesSummary,
+  type StudyDetail,
+} from '../api.ts';
 import { type EngineState, ViewerEngine } from '../viewer/engine.ts';
 import { fetchSliceRange, fetchVolume } from '../viewer/loader.ts';
 import { defaultColour, type Label, PRESETS, percentileWindow, type WindowLevel } from '../viewer/render.ts';
@@ -277,6 +284,9 @@ export function ViewerPage({ study, series: wantedSeries }: { study: string; ser
             {detail.patientID} · {isoDate(detail.studyDate)}
           </div>
           <div>{detail.studyDescription}</div>
+          <a href={metadataDownload.study(study)} download data-testid="study-metadata">
+            Download metadata (xlsx)
+          </a>
         </div>
         <div className="panel">
           <h2>Series</h2>
