@@ -6,10 +6,11 @@
  * codes while the server goes on; download file names that cannot become paths or headers.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { MedvoxError } from '../../src/core/errors.ts';
 import { contentDisposition, downloadFileName } from '../../src/server/metadata-download.ts';
 import { corpus, hasCorpus, inCI, python, requirePeers } from '../support/env.ts';
 import { json, startTestServer, type TestServer } from '../support/server.ts';
@@ -308,6 +309,43 @@ print(json.dumps({n: list(csv.reader(io.StringIO(z.read(n).decode('utf-8-sig')))
     }
     assert.equal((await fetch(`${server!.url}/api/health`)).status, 200);
   });
+});
+
+test('medvox serve --templates / --mr-config: downloads use them; a broken template stops the start', async (t) => {
+  if (!requirePeers(t, '/usr/bin/python3')) return;
+  const config = join(scratch, 'config');
+  mkdirSync(join(config, 'templates'), { recursive: true });
+  writeFileSync(
+    join(config, 'templates', 'ct.json'),
+    JSON.stringify({ description: 'site CT', columns: [{ path: 'KVP', header: 'Tube voltage' }, 'SliceThickness'] }),
+  );
+  const rules = join(config, 'rules.json');
+  writeFileSync(
+    rules,
+    JSON.stringify({ rules: [{ id: 'site-everything-is-t2', class: 'T2', pattern: '.', fields: ['ImageType'] }] }),
+  );
+  const empty = join(scratch, 'no-user-config');
+  const custom = await startTestServer({ templates: join(config, 'templates'), mrConfig: rules, configDir: empty });
+  try {
+    const done = await custom.runner.waitFor(
+      custom.runner.submit('import', { inputs: [CT, join(MR, 'ge_pioneer_t1_mprage.dcm')] }).id,
+    );
+    assert.equal(done.state, 'done');
+    const answer = await fetch(`${custom.url}/api/metadata.xlsx`);
+    assert.equal(answer.status, 200);
+    const workbook = readWorkbook(new Uint8Array(await answer.arrayBuffer()));
+    const header = workbook.DICOM_Metadata![0]!;
+    assert.ok(header.includes('Tube voltage'), header.join(', '));
+    assert.deepEqual(column(workbook.MR_Cleaned!, 'sequenceClassRule'), ['site-everything-is-t2']);
+  } finally {
+    await custom.stop();
+  }
+  writeFileSync(join(config, 'templates', 'mr.json'), JSON.stringify({ columns: ['SliceThicknes'] }));
+  await assert.rejects(
+    startTestServer({ templates: join(config, 'templates'), configDir: empty }),
+    (error: MedvoxError) =>
+      error.code === 'TEMPLATE_INVALID' && /mr\.json$/.test(error.file ?? '') && /SliceThicknes"/.test(error.message),
+  );
 });
 
 test('download file names: no path, quote, control character or header break survives', () => {
