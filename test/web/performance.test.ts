@@ -61,8 +61,19 @@ test('a 300-slice 512x512 CT: first slice < 1 s, slice draw p95 < 8 ms with over
   const perf = async (): Promise<PerfRecord> =>
     page.evaluate(() => JSON.parse(JSON.stringify(window.medvoxPerf)) as PerfRecord);
   const opened = await perf();
-  const firstSlice = opened.firstSliceMs!;
   const loaded = opened.volumeLoadedMs!;
+  // Opening is timed on three fresh pages (each its own browser context: nothing cached), and the median is held to
+  // the limit, so one run slowed by other work on a shared CI machine does not decide it alone.
+  const opens = [opened.firstSliceMs!];
+  for (let n = 0; n < 2; n++) {
+    const extra = await openPage(browser);
+    await extra.page.goto(`${server.url}/#/viewer/${study}`);
+    await extra.page.waitForSelector('body[data-first-slice="drawn"]', { timeout: 30_000 });
+    opens.push(await extra.page.evaluate(() => window.medvoxPerf?.firstSliceMs ?? Number.POSITIVE_INFINITY));
+    assert.deepEqual(extra.errors, []);
+    await extra.page.close();
+  }
+  const firstSlice = percentile(opens, 0.5);
 
   // Scroll 80 slices with the overlay on (each key press: one frame, one draw of the axial view).
   await page.click('[data-testid="viewport-axial"]', { position: { x: 5, y: 5 } });
@@ -88,7 +99,7 @@ test('a 300-slice 512x512 CT: first slice < 1 s, slice draw p95 < 8 ms with over
   const sliceP95 = percentile(dragged.slice, 0.95);
   const windowP95 = percentile(dragged.window, 0.95);
   console.log(
-    `viewer 512x512x300 CT: first slice drawn ${fmt(firstSlice)} after navigation, whole volume ${fmt(loaded)}; ` +
+    `viewer 512x512x300 CT: first slice drawn ${fmt(firstSlice)} after navigation (median of ${opens.map(fmt).join(', ')}), whole volume ${fmt(loaded)}; ` +
       `slice draw (overlay on) median ${fmt(percentile(dragged.slice, 0.5))} p95 ${fmt(sliceP95)} (n=${dragged.slice.length}); ` +
       `W/L redraw of 3 views median ${fmt(percentile(dragged.window, 0.5))} p95 ${fmt(windowP95)} (n=${dragged.window.length})`,
   );
