@@ -1,15 +1,16 @@
 /**
  * `npm run bench:server`, medvox beside Orthanc in the same run:
- * - ingest of the same 300 synthetic 512x512 CT instances: medvox HTTP upload (one multipart request sent by curl, until the
- *   import job has stored and indexed every instance; also until it has built the viewer volume) vs `storescu`
- *   into Orthanc (TCP_NODELAY=1, until every C-STORE is answered);
- *   files/s and the ratio (target >= 2x Orthanc);
+ * - ingest of the same 300 synthetic 512x512 CT instances, files/s and the ratio to Orthanc (target >= 2x):
+ *   `medvox import DIR` (the CLI as a child process, a fresh data folder each run: from spawn until it says every
+ *   instance is stored and indexed; also until it exits, the viewer volume built too), medvox HTTP upload (one
+ *   multipart request sent by curl, until the import job has stored and indexed every instance; also until it has
+ *   built the viewer volume) vs `storescu` into Orthanc (TCP_NODELAY=1, until every C-STORE is answered);
  * - the volume endpoint for that 300x512x512 series (raw voxels) vs Orthanc's WADO-RS retrieval of the same series:
  *   time to first byte (target < 50 ms) and MB/s (target >= 500 MB/s).
  * Medians of BENCH_RUNS runs (default 3).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,49 @@ function serveChild(data: string): Promise<{ child: ChildProcess; url: string }>
   });
 }
 
+const project = join(import.meta.dirname, '..');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** bin/medvox.js runs dist/ when it is current, else the sources through tsx (~0.3 s more start-up): build first. */
+function ensureCompiled(): void {
+  const compiled = join(project, 'dist', 'src', 'cli', 'main.js');
+  if (existsSync(compiled) && statSync(compiled).mtimeMs >= newestSource(join(project, 'src'))) return;
+  console.log('dist/ is older than src/: npm run build');
+  execFileSync('npm', ['run', 'build'], { cwd: project, stdio: 'ignore' });
+}
+
+/**
+ * `medvox import DIR --data DATA` as a child process: ms from spawn until it says every instance is stored and
+ * indexed, and until it exits (the viewer volume built too).
+ */
+function importChild(dir: string, data: string): Promise<{ storedMs: number; exitMs: number; out: string }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(project, 'bin', 'medvox.js'), 'import', dir, '--data', data], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let storedMs = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (storedMs === 0 && out.includes('instances stored and indexed')) storedMs = performance.now() - started;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0 || storedMs === 0) reject(new Error(`medvox import exited with ${code}: ${out}`));
+      else resolve({ storedMs, exitMs: performance.now() - started, out });
+    });
+  });
+}
+
 interface JobEventData {
   state: string;
   step: string;
@@ -110,6 +154,7 @@ async function followJob(
 }
 
 async function main(): Promise<void> {
+  ensureCompiled();
   mkdirSync(series, { recursive: true });
   writeSyntheticCt(series, slices);
   const names = readdirSync(series).sort();
@@ -133,6 +178,8 @@ async function main(): Promise<void> {
   const orthancIngest: number[] = [];
   const mine: number[] = [];
   const mineWithVolume: number[] = [];
+  const imported: number[] = [];
+  const importedWithVolume: number[] = [];
   let volumeUrl = '';
   let wadoUrl = '';
   const medvoxServers: Array<{ child: ChildProcess; url: string }> = [];
@@ -147,6 +194,13 @@ async function main(): Promise<void> {
         stdio: 'ignore',
       });
       orthancIngest.push(performance.now() - started);
+
+      // medvox import: the CLI in its own process, into a fresh data folder.
+      const cli = await importChild(series, join(root, `import-${run}`));
+      if (!cli.out.includes(`stored ${slices}, duplicates 0`)) throw new Error(`medvox import: ${cli.out}`);
+      imported.push(cli.storedMs);
+      importedWithVolume.push(cli.exitMs);
+      rmSync(join(root, `import-${run}`), { recursive: true, force: true });
 
       // medvox: `medvox serve` in its own process (as Orthanc is), a fresh archive, one multipart upload; timed
       // until the job's SSE stream says every instance is stored, and until the job is done.
@@ -175,18 +229,32 @@ async function main(): Promise<void> {
       wadoUrl = `${orthanc}/dicom-web/studies/${studyInstanceUID}/series/${volume.seriesInstanceUID}`;
       if (run < runs - 1) server.child.kill('SIGTERM');
     }
-    const orthancRate = slices / (median(orthancIngest) / 1000);
-    const medvoxRate = slices / (median(mine) / 1000);
-    console.log('\ningest (median of %d runs)', runs);
-    console.log(`  Orthanc storescu : ${median(orthancIngest).toFixed(0)} ms  ${orthancRate.toFixed(0)} files/s`);
+    const orthancMs = median(orthancIngest);
+    const orthancRate = slices / (orthancMs / 1000);
+    const range = (list: number[]): string => `${Math.min(...list).toFixed(0)}-${Math.max(...list).toFixed(0)} ms`;
+    const line = (label: string, list: number[], note: string): number => {
+      const ms = median(list);
+      const rate = slices / (ms / 1000);
+      console.log(
+        `  ${label}: ${ms.toFixed(0).padStart(5)} ms ${rate.toFixed(0).padStart(4)} files/s  ${(rate / orthancRate).toFixed(2)}x Orthanc  (runs ${range(list)}; ${note})`,
+      );
+      return rate;
+    };
+    console.log("\ningest of %d instances (median of %d runs; ratio = files/s over Orthanc's)", slices, runs);
     console.log(
-      `  medvox upload    : ${median(mine).toFixed(0)} ms  ${medvoxRate.toFixed(0)} files/s (every instance stored and indexed)`,
+      `  Orthanc storescu      : ${orthancMs.toFixed(0).padStart(5)} ms ${orthancRate.toFixed(0).padStart(4)} files/s  (runs ${range(orthancIngest)}; until every C-STORE is answered)`,
     );
-    const withVolume = median(mineWithVolume);
+    const importRate = line(
+      'medvox import (CLI)   ',
+      imported,
+      'from spawn until every instance is stored and indexed',
+    );
+    line('medvox import + volume', importedWithVolume, 'until the process exits: the viewer volume built too');
+    const uploadRate = line('medvox HTTP upload    ', mine, 'every instance stored and indexed');
+    line('medvox upload + volume', mineWithVolume, 'job done: the viewer volume built too');
     console.log(
-      `  medvox, + volume : ${withVolume.toFixed(0)} ms  ${(slices / (withVolume / 1000)).toFixed(0)} files/s (job done: the viewer volume built too)`,
+      `  ratio to Orthanc: import ${(importRate / orthancRate).toFixed(2)}x, HTTP upload ${(uploadRate / orthancRate).toFixed(2)}x (target >= 2)`,
     );
-    console.log(`  ratio medvox / Orthanc: ${(medvoxRate / orthancRate).toFixed(2)}x (target >= 2)`);
 
     const volumeRuns: Array<{ ttfbMs: number; bytes: number; ms: number }> = [];
     const wadoRuns: Array<{ ttfbMs: number; bytes: number; ms: number }> = [];

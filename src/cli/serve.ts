@@ -87,6 +87,14 @@ export function registerServe(program: Command): void {
       const runner = new JobRunner(archive, JOB_HANDLERS);
       try {
         const job = runner.submit('import', { inputs: inputs.map((input) => resolve(input)) });
+        // Said as soon as every instance is stored and indexed (the viewer volumes are built after that).
+        const started = performance.now();
+        runner.on('event', (event: { jobId: string; step: string }) => {
+          if (event.jobId === job.id && event.step === 'instances stored')
+            process.stdout.write(
+              `instances stored and indexed in ${((performance.now() - started) / 1000).toFixed(2)} s; building the viewer volumes\n`,
+            );
+        });
         await runner.start();
         const done = await runner.waitFor(job.id);
         if (done.state !== 'done') {

@@ -22,5 +22,14 @@ export async function openArchive(root: string): Promise<Archive> {
   await ensureDirectory(blobs.root);
   await blobs.sweepTemporaries();
   const index = new SqliteIndex(join(root, 'index.sqlite'));
-  return { root, index, blobs, staging, close: () => index.close() };
+  return {
+    root,
+    index,
+    blobs,
+    staging,
+    close: () => {
+      index.close();
+      void blobs.close();
+    },
+  };
 }

@@ -4,16 +4,33 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MedvoxError } from '../core/errors.ts';
 import { ensureDirectory } from '../io/atomic.ts';
+import { BlobWriterPool } from './blob-writer.ts';
 import type { BlobRef, BlobStore } from './types.ts';
 
 const KEY = /^[0-9a-f]{64}$/;
 
+/** Write every part; a write may be short (Linux writes at most 2 GiB - 4 KiB a call), so continue from there. */
+async function writeAll(handle: FileHandle, parts: Uint8Array[], size: number): Promise<void> {
+  let written = (await handle.writev(parts)).bytesWritten;
+  if (written >= size) return;
+  let start = 0;
+  for (const part of parts) {
+    const end = start + part.byteLength;
+    while (written < end) {
+      const from = written - start;
+      written += (await handle.write(part, from, part.byteLength - from, written)).bytesWritten;
+    }
+    start = end;
+  }
+}
+
 export class FolderBlobStore implements BlobStore {
   private readonly folders = new Set<string>();
+  private writers: BlobWriterPool | undefined;
 
   constructor(readonly root: string) {}
 
@@ -36,14 +53,12 @@ export class FolderBlobStore implements BlobStore {
     }
     const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      if (parts.length === 1) await writeFile(temporary, parts[0]!);
-      else {
-        const handle = await open(temporary, 'w');
-        try {
-          await handle.writev(parts);
-        } finally {
-          await handle.close();
-        }
+      // One vectored write (writeFile would cut a 525 KB CT slice into 512 KiB chunks: two writes).
+      const handle = await open(temporary, 'w');
+      try {
+        await writeAll(handle, parts, size);
+      } finally {
+        await handle.close();
       }
       await rename(temporary, path);
     } catch (error) {
@@ -54,6 +69,19 @@ export class FolderBlobStore implements BlobStore {
       });
     }
     return { key, size, created: true };
+  }
+
+  /** put on worker threads (hashing too): see blob-writer.ts. */
+  putTransfer(data: Uint8Array): Promise<BlobRef & { buffer: Uint8Array }> {
+    this.writers ??= new BlobWriterPool(this.root);
+    return this.writers.write(data);
+  }
+
+  /** Stop the writer threads (idle ones never keep the process up). */
+  async close(): Promise<void> {
+    const writers = this.writers;
+    this.writers = undefined;
+    await writers?.close();
   }
 
   async get(key: string): Promise<Uint8Array> {

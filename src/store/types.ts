@@ -12,6 +12,11 @@ export interface BlobStore {
    * when the caller hashed the bytes while they arrived.
    */
   put(data: Uint8Array | Uint8Array[], sha256?: string): Promise<BlobRef>;
+  /**
+   * Optional, faster `put` for bulk ingest: hashes and stores `data` off the main thread. The ArrayBuffer under
+   * `data` is transferred (unusable until the answer gives it back, whole, as `buffer`).
+   */
+  putTransfer?(data: Uint8Array): Promise<BlobRef & { buffer: Uint8Array }>;
   get(key: string): Promise<Uint8Array>;
   /** A local path to the blob when the store is a file system (streaming, range reads), else undefined. */
   path(key: string): string | undefined;
