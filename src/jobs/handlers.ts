@@ -7,15 +7,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageModality } from '../core/dicom/image-instance.ts';
-import { writeDicom } from '../core/dicom/writer.ts';
 import { MedvoxError } from '../core/errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
-import { readNiftiFile } from '../io/nifti-file.ts';
-import { buildLabelmaps, buildSeriesVolumes, storePreviews } from '../ops/archive-derive.ts';
 import { checkInstance, ingestFiles, storeInstances } from '../ops/ingest.ts';
-import { maskToSeg } from '../ops/mask-to-seg.ts';
-import { seriesFromNifti } from '../ops/nifti-to-series.ts';
 import type { JobContext, JobHandler } from './runner.ts';
+
+// The volume, SEG and NIfTI code is loaded when a job first needs it: `medvox import` stores and indexes every
+// instance before it builds a volume, and does not wait for those modules to load first.
+const derivations = () => import('../ops/archive-derive.ts');
 
 export interface ImportParams {
   /** Files, folders or zips to ingest. */
@@ -52,6 +50,7 @@ async function derive(
   to: number,
 ): Promise<{ volumes: string[]; labelmaps: string[]; warnings: string[] }> {
   const { archive, job } = context;
+  const { buildLabelmaps, buildSeriesVolumes } = await derivations();
   const volumes: string[] = [];
   const warnings: string[] = [];
   for (const [n, uid] of series.entries()) {
@@ -121,6 +120,7 @@ export const importJob: JobHandler = async (context) => {
   );
   let previews = 0;
   if (params.previews) {
+    const { storePreviews } = await derivations();
     for (const study of ingested.studies) {
       previews += await storePreviews(context.archive, study, {
         jobId: context.job.id,
@@ -146,6 +146,21 @@ export const importJob: JobHandler = async (context) => {
 export const niftiJob: JobHandler = async (context) => {
   const params = context.job.params as unknown as NiftiParams;
   const { archive, job } = context;
+  const [
+    { writeDicom },
+    { writeFileAtomic },
+    { readNiftiFile },
+    { storePreviews },
+    { maskToSeg },
+    { seriesFromNifti },
+  ] = await Promise.all([
+    import('../core/dicom/writer.ts'),
+    import('../io/atomic.ts'),
+    import('../io/nifti-file.ts'),
+    derivations(),
+    import('../ops/mask-to-seg.ts'),
+    import('../ops/nifti-to-series.ts'),
+  ]);
   context.progress(2, 'reading the NIfTI image');
   const image = await readNiftiFile(params.image);
   checkCancelled(context);

@@ -14,6 +14,7 @@ import { parseSegmentation, segmentationMasks } from '../core/seg/read.ts';
 import { referenceGrid } from '../core/seg/reference.ts';
 import { planVolumes, readVolume, volumeToNifti } from '../core/volume/index.ts';
 import type { DecodePool } from '../io/decode-pool.ts';
+import { readDicomFileHeadFirst } from '../io/dicom-file.ts';
 import type { Archive } from '../store/archive.ts';
 import type { VolumeHeader, VolumeRow } from '../store/types.ts';
 import { SEGMENTATION_SOP_CLASSES } from './ingest.ts';
@@ -23,10 +24,22 @@ export function volumeId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 20);
 }
 
+/**
+ * The instances of a series. From a folder blob store, header first (readDicomFileHeadFirst): native Pixel Data
+ * stays in the blob and is read once, straight into the volume, instead of each file whole and then copied.
+ */
 async function readSeriesFiles(archive: Archive, seriesInstanceUID: string): Promise<DicomFile[]> {
   const rows = archive.index.instances({ seriesInstanceUID });
   return Promise.all(
-    rows.map(async (row) => readDicom(await archive.blobs.get(row.blob), { source: row.sopInstanceUID })),
+    rows.map(async (row) => {
+      const path = archive.blobs.path(row.blob);
+      if (path === undefined) return readDicom(await archive.blobs.get(row.blob), { source: row.sopInstanceUID });
+      try {
+        return readDicomFileHeadFirst(path);
+      } catch (error) {
+        throw toMedvoxError(error).withFile(row.sopInstanceUID);
+      }
+    }),
   );
 }
 

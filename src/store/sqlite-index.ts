@@ -129,9 +129,21 @@ export class SqliteIndex implements Index {
     this.migrate();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, prepared once per connection (preparing costs more than running a lookup). */
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
   /** Schema version now in force (number of applied migrations). */
   get schemaVersion(): number {
-    return (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    return (this.statement('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
   }
 
   private migrate(): void {
@@ -148,46 +160,17 @@ export class SqliteIndex implements Index {
   }
 
   addInstances(records: InstanceRecord[]): StoreResult[] {
-    const insertPatient = this.db.prepare(
-      'INSERT OR IGNORE INTO patients (patient_key, patient_id, patient_name, attributes) VALUES (?, ?, ?, ?)',
-    );
-    const insertStudy = this.db.prepare(
-      `INSERT OR IGNORE INTO studies (study_uid, patient_key, study_date, study_description, attributes, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    const insertSeries = this.db.prepare(
-      `INSERT OR IGNORE INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    const insertInstance = this.db.prepare(
+    const insertInstance = this.statement(
       `INSERT OR IGNORE INTO instances (sop_uid, series_uid, study_uid, sop_class, instance_number, transfer_syntax,
        blob, size, attributes, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Patient, study and series rows are inserted once per transaction (the first instance's attributes).
+    const seenSeries = new Set<string>();
     return this.db.transaction((list: InstanceRecord[]) =>
       list.map((record) => {
-        const a = record.attributes;
-        const patientID = jsonString(a, '00100020');
-        const patientName = jsonString(a, '00100010');
-        const patientKey = `${patientID}\\${patientName}`;
         const created = now();
-        insertPatient.run(patientKey, patientID, patientName, JSON.stringify(pick(a, STUDY_TAGS)));
-        insertStudy.run(
-          record.studyInstanceUID,
-          patientKey,
-          jsonString(a, '00080020'),
-          jsonString(a, '00081030'),
-          JSON.stringify(pick(a, STUDY_TAGS)),
-          created,
-        );
-        const seriesNumber = Number.parseInt(jsonString(a, '00200011'), 10);
-        insertSeries.run(
-          record.seriesInstanceUID,
-          record.studyInstanceUID,
-          jsonString(a, '00080060'),
-          Number.isFinite(seriesNumber) ? seriesNumber : null,
-          jsonString(a, '0008103E'),
-          JSON.stringify(pick(a, SERIES_TAGS)),
-        );
+        if (!seenSeries.has(record.seriesInstanceUID)) this.addSeriesRows(record, created);
+        seenSeries.add(record.seriesInstanceUID);
         const info = insertInstance.run(
           record.sopInstanceUID,
           record.seriesInstanceUID,
@@ -206,12 +189,47 @@ export class SqliteIndex implements Index {
     )(records);
   }
 
+  /** The patient, study and series rows of an instance (INSERT OR IGNORE: the first instance's attributes stay). */
+  private addSeriesRows(record: InstanceRecord, created: string): void {
+    const a = record.attributes;
+    const patientID = jsonString(a, '00100020');
+    const patientName = jsonString(a, '00100010');
+    const patientKey = `${patientID}\\${patientName}`;
+    const studyAttributes = JSON.stringify(pick(a, STUDY_TAGS));
+    this.statement(
+      'INSERT OR IGNORE INTO patients (patient_key, patient_id, patient_name, attributes) VALUES (?, ?, ?, ?)',
+    ).run(patientKey, patientID, patientName, studyAttributes);
+    this.statement(
+      `INSERT OR IGNORE INTO studies (study_uid, patient_key, study_date, study_description, attributes, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      record.studyInstanceUID,
+      patientKey,
+      jsonString(a, '00080020'),
+      jsonString(a, '00081030'),
+      studyAttributes,
+      created,
+    );
+    const seriesNumber = Number.parseInt(jsonString(a, '00200011'), 10);
+    this.statement(
+      `INSERT OR IGNORE INTO series (series_uid, study_uid, modality, series_number, series_description, attributes)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      record.seriesInstanceUID,
+      record.studyInstanceUID,
+      jsonString(a, '00080060'),
+      Number.isFinite(seriesNumber) ? seriesNumber : null,
+      jsonString(a, '0008103E'),
+      JSON.stringify(pick(a, SERIES_TAGS)),
+    );
+  }
+
   hasInstance(sopInstanceUID: string): boolean {
-    return this.db.prepare('SELECT 1 FROM instances WHERE sop_uid = ?').get(sopInstanceUID) !== undefined;
+    return this.statement('SELECT 1 FROM instances WHERE sop_uid = ?').get(sopInstanceUID) !== undefined;
   }
 
   instance(sopInstanceUID: string): InstanceRow | undefined {
-    const row = this.db.prepare('SELECT * FROM instances WHERE sop_uid = ?').get(sopInstanceUID) as Row | undefined;
+    const row = this.statement('SELECT * FROM instances WHERE sop_uid = ?').get(sopInstanceUID) as Row | undefined;
     return row && toInstance(row);
   }
 
@@ -323,7 +341,7 @@ export class SqliteIndex implements Index {
 
   segmentations(filter: { studyInstanceUID?: string; sopInstanceUID?: string }): SegmentationRow[] {
     const { where, args } = conditions({ study_uid: filter.studyInstanceUID, sop_uid: filter.sopInstanceUID });
-    return (this.db.prepare(`SELECT * FROM segmentations ${where} ORDER BY sop_uid`).all(...args) as Row[]).map(
+    return (this.statement(`SELECT * FROM segmentations ${where} ORDER BY sop_uid`).all(...args) as Row[]).map(
       (row) => ({
         sopInstanceUID: String(row.sop_uid),
         seriesInstanceUID: String(row.series_uid),
@@ -355,13 +373,13 @@ export class SqliteIndex implements Index {
   }
 
   volume(id: string): VolumeRow | undefined {
-    const row = this.db.prepare('SELECT * FROM volumes WHERE id = ?').get(id) as Row | undefined;
+    const row = this.statement('SELECT * FROM volumes WHERE id = ?').get(id) as Row | undefined;
     return row && toVolume(row);
   }
 
   volumes(filter: { studyInstanceUID?: string; seriesInstanceUID?: string }): VolumeRow[] {
     const { where, args } = conditions({ study_uid: filter.studyInstanceUID, series_uid: filter.seriesInstanceUID });
-    return (this.db.prepare(`SELECT * FROM volumes ${where} ORDER BY kind, id`).all(...args) as Row[]).map(toVolume);
+    return (this.statement(`SELECT * FROM volumes ${where} ORDER BY kind, id`).all(...args) as Row[]).map(toVolume);
   }
 
   putPreview(row: PreviewRow): void {
@@ -397,13 +415,13 @@ export class SqliteIndex implements Index {
   }
 
   job(id: string): JobRow | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.statement('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
     return row && toJob(row);
   }
 
   jobs(filter: { state?: JobState; studyInstanceUID?: string } = {}): JobRow[] {
     const { where, args } = conditions({ state: filter.state, study_uid: filter.studyInstanceUID });
-    return (this.db.prepare(`SELECT * FROM jobs ${where} ORDER BY created_at, id`).all(...args) as Row[]).map(toJob);
+    return (this.statement(`SELECT * FROM jobs ${where} ORDER BY created_at, id`).all(...args) as Row[]).map(toJob);
   }
 
   updateJob(id: string, patch: Partial<Omit<JobRow, 'id' | 'type' | 'createdAt'>>): void {
@@ -442,7 +460,7 @@ export class SqliteIndex implements Index {
 
   annotations(filter: { studyInstanceUID?: string; volumeId?: string }): AnnotationRow[] {
     const { where, args } = conditions({ study_uid: filter.studyInstanceUID, volume_id: filter.volumeId });
-    return (this.db.prepare(`SELECT * FROM annotations ${where} ORDER BY id`).all(...args) as Row[]).map((row) => ({
+    return (this.statement(`SELECT * FROM annotations ${where} ORDER BY id`).all(...args) as Row[]).map((row) => ({
       id: Number(row.id),
       studyInstanceUID: (row.study_uid as string | null) ?? undefined,
       volumeId: (row.volume_id as string | null) ?? undefined,
@@ -457,11 +475,11 @@ export class SqliteIndex implements Index {
     return this.db.transaction(() => {
       const candidates = new Set<string>();
       for (const table of ['instances', 'volumes', 'previews']) {
-        for (const row of this.db.prepare(`SELECT blob FROM ${table} WHERE job_id = ?`).all(jobId) as Row[])
+        for (const row of this.statement(`SELECT blob FROM ${table} WHERE job_id = ?`).all(jobId) as Row[])
           candidates.add(String(row.blob));
-        this.db.prepare(`DELETE FROM ${table} WHERE job_id = ?`).run(jobId);
+        this.statement(`DELETE FROM ${table} WHERE job_id = ?`).run(jobId);
       }
-      this.db.prepare('DELETE FROM segmentations WHERE job_id = ?').run(jobId);
+      this.statement('DELETE FROM segmentations WHERE job_id = ?').run(jobId);
       // Series and studies left without instances go too (the next ingest recreates them).
       this.db.exec(
         'DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.series_uid = series.series_uid)',
@@ -477,7 +495,7 @@ export class SqliteIndex implements Index {
   blobKeys(): Set<string> {
     const keys = new Set<string>();
     for (const table of ['instances', 'volumes', 'previews'])
-      for (const row of this.db.prepare(`SELECT blob FROM ${table}`).all() as Row[]) keys.add(String(row.blob));
+      for (const row of this.statement(`SELECT blob FROM ${table}`).all() as Row[]) keys.add(String(row.blob));
     return keys;
   }
 

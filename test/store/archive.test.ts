@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,5 +86,45 @@ test('purging a job removes what it stored and returns the blobs nothing else us
     kept.studies,
   );
   assert.equal(archive.index.hasInstance(purged.instances[0]!.sopInstanceUID), false);
+  archive.close();
+});
+
+test('importing a folder: bad files are reported and leave no blob; duplicates (same SOP Instance UID) are not written', async () => {
+  const archive = await openArchive(join(root, 'disk-archive'));
+  const dir = join(root, 'mixed');
+  const files = makePhantomSeries({ rows: 32, columns: 32, slices: 4, seed: 'mixed' });
+  const encoded = files.map((file) => writeDicom(file));
+  for (const [k, bytes] of encoded.entries()) await writeFileAtomic(join(dir, `${k}.dcm`), bytes);
+  // The same instance again (same bytes), the same SOP Instance UID with other bytes, a cut file, a text file.
+  await writeFileAtomic(join(dir, 'copy.dcm'), encoded[0]!);
+  files[1]!.dataset.setStrings('PatientName', 'Other^Name');
+  await writeFileAtomic(join(dir, 'same-uid.dcm'), writeDicom(files[1]!));
+  await writeFileAtomic(join(dir, 'cut.dcm'), encoded[2]!.subarray(0, encoded[2]!.length - 100));
+  await writeFileAtomic(join(dir, 'notes.txt'), 'not DICOM');
+  const result = await ingestFiles(archive, [dir]);
+  assert.equal(result.stored, 4);
+  assert.equal(result.duplicates, 2);
+  assert.deepEqual(result.notDicom, [join(dir, 'notes.txt')]);
+  assert.equal(result.failed.length, 1);
+  assert.equal(result.failed[0]!.file, join(dir, 'cut.dcm'));
+  // Four blobs, each under the SHA-256 of a good file's bytes; no temporary left.
+  const stored = readdirSync(join(root, 'disk-archive', 'blobs'), { recursive: true }) as string[];
+  assert.deepEqual(
+    stored.filter((name) => name.includes('.tmp-')),
+    [],
+  );
+  const keys = stored
+    .map((name) => name.split('/').at(-1)!)
+    .filter((name) => /^[0-9a-f]{64}$/.test(name))
+    .sort();
+  const expected = encoded.map((bytes) => createHash('sha256').update(bytes).digest('hex')).sort();
+  assert.deepEqual(keys, expected);
+  for (const instance of result.instances.filter((row) => !row.duplicate)) {
+    const row = archive.index.instance(instance.sopInstanceUID)!;
+    assert.deepEqual(
+      Buffer.from(await archive.blobs.get(row.blob)),
+      Buffer.from(encoded[Number(row.instanceNumber) - 1]!),
+    );
+  }
   archive.close();
 });
