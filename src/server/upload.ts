@@ -7,7 +7,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type {} from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { ImageModality } from '../core/dicom/image-instance.ts';
 import { generateUid } from '../core/dicom/uid.ts';
@@ -19,6 +18,7 @@ import { checkZip, type ZipLimits } from '../io/zip-check.ts';
 import { checkInstance } from '../ops/ingest.ts';
 import type { Archive } from '../store/archive.ts';
 import type { BlobStore } from '../store/types.ts';
+import { FormDataParser, type FormEvent, formDataBoundary } from './form-data.ts';
 
 export interface UploadLimits {
   /** Largest single file (bytes). */
@@ -74,7 +74,9 @@ async function sniff(path: string): Promise<StagedFile['kind']> {
 
 /** Parts smaller than this are checked in memory and go straight into the blob store; larger ones are staged. */
 const IN_MEMORY = 64 * 1024 * 1024;
-const MAX_WRITES_IN_FLIGHT = 8;
+const MAX_WRITES_IN_FLIGHT = 16;
+const MAX_FIELDS = 100;
+const MAX_FIELD_SIZE = 1024 * 1024;
 
 interface Received {
   staging: string;
@@ -92,13 +94,26 @@ export interface StoredPart {
   studyInstanceUID: string;
 }
 
+/** One file part while it arrives. */
+interface OpenPart {
+  field: string;
+  clientName: string;
+  chunks: Buffer[];
+  size: number;
+  /** Where a part larger than IN_MEMORY goes (written as it arrives). */
+  spill?: FileHandle;
+  base: string;
+}
+
 /**
- * Receive the multipart parts. A DICOM part is parsed and checked as soon as it has arrived and written once, into
- * the blob store (content-addressed, atomic); zips, NIfTI files and very large parts go to a staging folder.
+ * Receive the multipart/form-data body (our streaming parser over the raw request: form-data.ts). A DICOM part is
+ * parsed and checked as soon as it has arrived, then hashed and written once, into the blob store, by the blob
+ * writer threads while the next parts arrive; zips, NIfTI files and very large parts go to a staging folder.
  * `created` collects the blobs this upload wrote, so a refused upload can remove them.
  */
 async function receive(
   request: FastifyRequest,
+  boundary: string,
   stagingRoot: string,
   blobs: BlobStore,
   limits: UploadLimits,
@@ -106,87 +121,126 @@ async function receive(
 ): Promise<Received> {
   const staging = join(stagingRoot, randomUUID());
   const received: Received = { staging, files: [], fields: new Map(), stored: [] };
+  const parser = new FormDataParser(boundary);
   let total = 0;
   let count = 0;
+  let fields = 0;
   const slots: Array<StoredPart | undefined> = [];
   const inFlight = new Set<Promise<void>>();
+  let part: OpenPart | undefined;
+  let field: { name: string; chunks: Buffer[]; size: number } | undefined;
   await mkdir(staging, { recursive: true });
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === 'field') {
-        received.fields.set(part.fieldname, String(part.value));
-        continue;
-      }
-      if (++count > limits.maxFiles)
-        throw new MedvoxError('UPLOAD_TOO_LARGE', `more than ${limits.maxFiles} files in one upload`);
-      const clientName = part.filename || part.fieldname;
-      const base = join(staging, String(count).padStart(6, '0'));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let spill: FileHandle | undefined;
-      // Hashed while it arrives (the blob key), when the thread would otherwise wait for the next chunk.
-      const hash = createHash('sha256');
-      try {
-        for await (const chunk of part.file as AsyncIterable<Buffer>) {
-          total += chunk.length;
-          size += chunk.length;
-          if (total > limits.maxUploadSize) {
-            throw new MedvoxError('UPLOAD_TOO_LARGE', `the upload is over ${limits.maxUploadSize} bytes`, {
-              hint: 'split the upload or raise --max-upload',
-            });
-          }
-          hash.update(chunk);
-          if (spill) await spill.write(chunk);
-          else {
-            // Copied: kept past the parser's next read, so never a view of a buffer it may reuse.
-            chunks.push(Buffer.from(chunk));
-            if (size > IN_MEMORY) {
-              spill = await open(`${base}.part`, 'w');
-              await spill.writev(chunks);
-              chunks.length = 0;
-            }
-          }
-        }
-      } finally {
-        await spill?.close();
-      }
-      if (part.file.truncated) {
-        throw new MedvoxError('UPLOAD_TOO_LARGE', `file "${part.filename}" is over ${limits.maxFileSize} bytes`, {
-          hint: 'raise --max-file-size or split the data',
-        });
-      }
-      if (spill) {
-        const kind = await sniff(`${base}.part`);
-        const named = `${base}${kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.dcm'}`;
-        await rename(`${base}.part`, named);
-        received.files.push({ field: part.fieldname, path: named, kind, clientName });
-        continue;
-      }
-      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const kind = kindOf(bytes);
-      const nifti = part.fieldname === 'image_file' || part.fieldname === 'mask_file';
-      if (kind !== 'other' || nifti) {
-        const named = `${base}${kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.bin'}`;
-        await writeFile(named, bytes);
-        received.files.push({ field: part.fieldname, path: named, kind, clientName });
-        continue;
-      }
-      const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const { studyInstanceUID } = checkInstance(view, clientName);
-      // Written while the next parts arrive (a few writes in flight: the disk works while the parser does).
-      const position = slots.length;
-      slots.push(undefined);
-      const write = blobs.put(view, hash.digest('hex')).then((blob) => {
-        if (blob.created) created.push(blob.key);
-        slots[position] = { key: blob.key, size: blob.size, name: clientName, studyInstanceUID };
-      });
-      inFlight.add(write);
-      void write.catch(() => undefined).finally(() => inFlight.delete(write));
-      if (inFlight.size >= MAX_WRITES_IN_FLIGHT) await Promise.race(inFlight);
+
+  const openPart = (event: Extract<FormEvent, { type: 'part' }>): void => {
+    if (event.filename === undefined) {
+      if (++fields > MAX_FIELDS) throw new MedvoxError('BAD_REQUEST', `more than ${MAX_FIELDS} form fields`);
+      field = { name: event.name, chunks: [], size: 0 };
+      return;
     }
+    if (++count > limits.maxFiles)
+      throw new MedvoxError('UPLOAD_TOO_LARGE', `more than ${limits.maxFiles} files in one upload`);
+    part = {
+      field: event.name,
+      clientName: event.filename || event.name,
+      chunks: [],
+      size: 0,
+      base: join(staging, String(count).padStart(6, '0')),
+    };
+  };
+
+  const data = async (bytes: Buffer): Promise<void> => {
+    total += bytes.length;
+    if (total > limits.maxUploadSize) {
+      throw new MedvoxError('UPLOAD_TOO_LARGE', `the upload is over ${limits.maxUploadSize} bytes`, {
+        hint: 'split the upload or raise --max-upload',
+      });
+    }
+    if (field) {
+      field.size += bytes.length;
+      if (field.size > MAX_FIELD_SIZE) throw new MedvoxError('BAD_REQUEST', `form field ${field.name} is over 1 MiB`);
+      field.chunks.push(bytes);
+      return;
+    }
+    if (!part) return;
+    part.size += bytes.length;
+    if (part.size > limits.maxFileSize) {
+      throw new MedvoxError('UPLOAD_TOO_LARGE', `file "${part.clientName}" is over ${limits.maxFileSize} bytes`, {
+        hint: 'raise --max-file-size or split the data',
+      });
+    }
+    if (part.spill) await part.spill.write(bytes);
+    else {
+      part.chunks.push(bytes);
+      if (part.size > IN_MEMORY) {
+        part.spill = await open(`${part.base}.part`, 'w');
+        await part.spill.writev(part.chunks);
+        part.chunks = [];
+      }
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    if (field) {
+      received.fields.set(field.name, Buffer.concat(field.chunks).toString('utf8'));
+      field = undefined;
+      return;
+    }
+    const done = part;
+    part = undefined;
+    if (!done) return;
+    if (done.spill) {
+      await done.spill.close();
+      done.spill = undefined;
+      const kind = await sniff(`${done.base}.part`);
+      const named = `${done.base}${kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.dcm'}`;
+      await rename(`${done.base}.part`, named);
+      received.files.push({ field: done.field, path: named, kind, clientName: done.clientName });
+      return;
+    }
+    // One copy, into a buffer of its own: it is handed whole to a blob writer thread.
+    const bytes = new Uint8Array(done.size);
+    let offset = 0;
+    for (const chunk of done.chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    const kind = kindOf(bytes);
+    const nifti = done.field === 'image_file' || done.field === 'mask_file';
+    if (kind !== 'other' || nifti) {
+      const named = `${done.base}${kind === 'zip' ? '.zip' : kind === 'gzip' ? '.gz' : '.bin'}`;
+      await writeFile(named, bytes);
+      received.files.push({ field: done.field, path: named, kind, clientName: done.clientName });
+      return;
+    }
+    const { studyInstanceUID } = checkInstance(bytes, done.clientName);
+    const position = slots.length;
+    slots.push(undefined);
+    const stored = blobs.putTransfer
+      ? blobs.putTransfer(bytes)
+      : blobs.put(bytes, createHash('sha256').update(bytes).digest('hex'));
+    const write = stored.then((blob) => {
+      if (blob.created) created.push(blob.key);
+      slots[position] = { key: blob.key, size: blob.size, name: done.clientName, studyInstanceUID };
+    });
+    inFlight.add(write);
+    void write.catch(() => undefined).finally(() => inFlight.delete(write));
+    if (inFlight.size >= MAX_WRITES_IN_FLIGHT) await Promise.race(inFlight);
+  };
+
+  try {
+    for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+      for (const event of parser.push(chunk)) {
+        if (event.type === 'part') openPart(event);
+        else if (event.type === 'data') await data(event.bytes);
+        else await close();
+      }
+      if (parser.finished) break;
+    }
+    parser.finish();
     await Promise.all(inFlight);
     received.stored = slots.filter((slot): slot is StoredPart => slot !== undefined);
   } catch (error) {
+    await part?.spill?.close();
     await Promise.allSettled(inFlight);
     await rm(staging, { recursive: true, force: true });
     throw error;
@@ -206,15 +260,16 @@ export async function stageUpload(
   archive: Pick<Archive, 'staging' | 'blobs'>,
   limits: UploadLimits,
 ): Promise<StagedUpload> {
-  if (!request.isMultipart()) {
-    throw new MedvoxError('BAD_REQUEST', 'an upload is a multipart/form-data request', {
+  const boundary = formDataBoundary(request.headers['content-type']);
+  if (boundary === undefined) {
+    throw new MedvoxError('BAD_REQUEST', 'an upload is a multipart/form-data request (with a boundary)', {
       hint: 'send files as form fields (curl -F file=@image.dcm)',
     });
   }
   const created: string[] = [];
   let received: Received | undefined;
   try {
-    received = await receive(request, archive.staging, archive.blobs, limits, created);
+    received = await receive(request, boundary, archive.staging, archive.blobs, limits, created);
     const { staging, files, fields, stored } = received;
     if (files.length === 0 && stored.length === 0) throw new MedvoxError('BAD_REQUEST', 'the upload holds no file');
     const image = files.find((file) => file.field === 'image_file');
