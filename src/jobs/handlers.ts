@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ImageModality } from '../core/dicom/image-instance.ts';
 import { MedvoxError } from '../core/errors.ts';
 import { checkInstance, ingestFiles, storeInstances } from '../ops/ingest.ts';
@@ -107,6 +108,8 @@ export const importJob: JobHandler = async (context) => {
     ingested.series = [...new Set([...ingested.series, ...more.series])];
   }
   context.progress(60, 'instances stored');
+  // Let the event go out (SSE, the CLI) before the volumes, whose assembly holds the thread for a while.
+  await yieldToEventLoop();
   const storedSeries = new Set(ingested.instances.filter((i) => !i.duplicate).map((i) => i.seriesInstanceUID));
   const missingVolume = ingested.series.filter(
     (uid) => context.archive.index.volumes({ seriesInstanceUID: uid }).length === 0,

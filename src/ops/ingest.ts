@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { datasetToJson } from '../core/dicom/json.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
@@ -104,8 +105,28 @@ export function checkFile(file: DicomFile, bytes: Uint8Array, name: string): Che
   };
 }
 
+/**
+ * Instances an upload checked while they arrived, by blob key, until the import job stores them: the job then
+ * indexes them without reading and parsing their headers again. Process-local; after a restart the job reads the
+ * headers back from the blobs (checkStoredBlob). Values must not be views of the upload's buffers (detachDataset).
+ */
+const arrived = new Map<string, CheckedInstance>();
+const ARRIVED_LIMIT = 100_000;
+
+export function rememberArrived(item: CheckedInstance & { blob: { key: string; size: number } }): void {
+  if (arrived.size >= ARRIVED_LIMIT) arrived.delete(arrived.keys().next().value!);
+  arrived.set(item.blob.key, { ...item, bytes: new Uint8Array(0) });
+}
+
 const PIXEL_DATA = 0x7fe00010;
 const HEADER_READ = 16 * 1024;
+
+function takeArrived(blob: { key: string; size: number }, name: string): CheckedInstance | undefined {
+  const item = arrived.get(blob.key);
+  if (!item) return undefined;
+  arrived.delete(blob.key);
+  return { ...item, blob, file: { ...item.file, source: name } };
+}
 
 /** The first `length` bytes of a file (fewer when it is shorter). */
 function readPrefix(path: string, length: number): Uint8Array {
@@ -427,7 +448,9 @@ export async function ingestFiles(
     for (const { input, bytes } of batch) {
       try {
         checked.push(
-          input.blob ? await checkStoredBlob(archive, input.blob, input.name) : checkInstance(await bytes, input.name),
+          input.blob
+            ? (takeArrived(input.blob, input.name) ?? (await checkStoredBlob(archive, input.blob, input.name)))
+            : checkInstance(await bytes, input.name),
         );
       } catch (error) {
         reportFailure(error, input.name);
@@ -448,6 +471,8 @@ export async function ingestFiles(
     done += batch.length;
     batch = [];
     options.onProgress?.({ done, total: Math.max(total, done) });
+    // Reads of stored blobs are synchronous: give a server's other requests their turn between batches.
+    await yieldToEventLoop();
   };
   try {
     for await (const input of source) {

@@ -12,10 +12,11 @@ import type { ImageModality } from '../core/dicom/image-instance.ts';
 import { generateUid } from '../core/dicom/uid.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { niftiShape } from '../core/nifti/index.ts';
+import { detachDataset } from '../io/dicom-file.ts';
 import { readNiftiFile } from '../io/nifti-file.ts';
 import { scanInputs } from '../io/scan.ts';
 import { checkZip, type ZipLimits } from '../io/zip-check.ts';
-import { checkInstance } from '../ops/ingest.ts';
+import { checkInstance, rememberArrived } from '../ops/ingest.ts';
 import type { Archive } from '../store/archive.ts';
 import type { BlobStore } from '../store/types.ts';
 import { FormDataParser, type FormEvent, formDataBoundary } from './form-data.ts';
@@ -198,7 +199,7 @@ async function receive(
       return;
     }
     // One copy, into a buffer of its own: it is handed whole to a blob writer thread.
-    const bytes = new Uint8Array(done.size);
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(done.size).buffer, 0, done.size);
     let offset = 0;
     for (const chunk of done.chunks) {
       bytes.set(chunk, offset);
@@ -212,7 +213,11 @@ async function receive(
       received.files.push({ field: done.field, path: named, kind, clientName: done.clientName });
       return;
     }
-    const { studyInstanceUID } = checkInstance(bytes, done.clientName);
+    const checked = checkInstance(bytes, done.clientName);
+    const { studyInstanceUID } = checked;
+    // Its values copied out of `bytes` (which goes to a writer thread): the import job indexes it from memory.
+    detachDataset(checked.file.meta);
+    detachDataset(checked.file.dataset);
     const position = slots.length;
     slots.push(undefined);
     const stored = blobs.putTransfer
@@ -221,6 +226,7 @@ async function receive(
     const write = stored.then((blob) => {
       if (blob.created) created.push(blob.key);
       slots[position] = { key: blob.key, size: blob.size, name: done.clientName, studyInstanceUID };
+      rememberArrived({ ...checked, blob: { key: blob.key, size: blob.size } });
     });
     inFlight.add(write);
     void write.catch(() => undefined).finally(() => inFlight.delete(write));

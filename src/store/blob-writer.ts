@@ -53,7 +53,14 @@ function writerMain(port: WorkerPort, fs: typeof Fs, crypto: typeof Crypto, path
           folders.add(folder);
         }
         temporary = `${target}.tmp-${crypto.randomBytes(6).toString('hex')}`;
-        const fd = fs.openSync(temporary, 'w');
+        let fd: number;
+        try {
+          fd = fs.openSync(temporary, 'w');
+        } catch {
+          // The folder went away since it was made (an emptied store): make it again.
+          fs.mkdirSync(folder, { recursive: true });
+          fd = fs.openSync(temporary, 'w');
+        }
         try {
           let written = 0;
           while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written, written);
