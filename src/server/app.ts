@@ -75,6 +75,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 0,
   });
   installErrorHandlers(app);
+  // Registered for its multipart/form-data content-type hook, which leaves the body unread: uploads are parsed by
+  // server/form-data.ts (streaming, limits of its own), not by this plugin's busboy.
   await app.register(multipart, {
     limits: { fileSize: limits.maxFileSize, files: limits.maxFiles, fields: 100, fieldSize: 1024 * 1024 },
     throwFileSizeLimit: false,
