@@ -109,9 +109,10 @@ export function checkFile(file: DicomFile, bytes: Uint8Array, name: string): Che
  * Instances an upload checked while they arrived, by blob key, until the import job stores them: the job then
  * indexes them without reading and parsing their headers again. Process-local; after a restart the job reads the
  * headers back from the blobs (checkStoredBlob). Values must not be views of the upload's buffers (detachDataset).
+ * At most ARRIVED_LIMIT headers (~15 KB each for a CT) are kept; beyond that the oldest are read back instead.
  */
 const arrived = new Map<string, CheckedInstance>();
-const ARRIVED_LIMIT = 100_000;
+const ARRIVED_LIMIT = 10_000;
 
 export function rememberArrived(item: CheckedInstance & { blob: { key: string; size: number } }): void {
   if (arrived.size >= ARRIVED_LIMIT) arrived.delete(arrived.keys().next().value!);
