@@ -128,3 +128,23 @@ test('importing a folder: bad files are reported and leave no blob; duplicates (
   }
   archive.close();
 });
+
+test('putTransfer hashes and writes on a writer thread: the same key as put, the buffer given back, stored once', async () => {
+  const archive = await openArchive(join(root, 'transfer-archive'));
+  const text = new TextEncoder().encode('hello');
+  const sent = new Uint8Array(1024);
+  sent.set(text);
+  const first = await archive.blobs.putTransfer!(sent.subarray(0, text.length));
+  assert.equal(sent.byteLength, 0); // transferred
+  assert.equal(first.key, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+  assert.equal(first.size, 5);
+  assert.equal(first.created, true);
+  assert.equal(first.buffer.byteLength, 1024);
+  assert.deepEqual(first.buffer.subarray(0, 5), text);
+  const again = await archive.blobs.putTransfer!(first.buffer.subarray(0, 5));
+  assert.equal(again.created, false);
+  assert.deepEqual(await archive.blobs.get(first.key), text);
+  const dir = join(root, 'transfer-archive', 'blobs', first.key.slice(0, 2), first.key.slice(2, 4));
+  assert.deepEqual(readdirSync(dir), [first.key]);
+  archive.close();
+});
