@@ -81,6 +81,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     limits: { fileSize: limits.maxFileSize, files: limits.maxFiles, fields: 100, fieldSize: 1024 * 1024 },
     throwFileSizeLimit: false,
   });
+  // A single-file upload (POST /api/uploads with a DICOM or zip body) is streamed by upload.ts: left unread here.
+  app.addContentTypeParser(
+    ['application/dicom', 'application/zip', 'application/x-zip-compressed'],
+    (_request, _payload, done) => done(null, undefined),
+  );
   // STOW-RS bodies and raw mask slices arrive whole (bounded by bodyLimit).
   app.addContentTypeParser(
     ['multipart/related', 'application/octet-stream'],

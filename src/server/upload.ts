@@ -114,7 +114,7 @@ interface OpenPart {
  */
 async function receive(
   request: FastifyRequest,
-  boundary: string,
+  body: { boundary: string } | { single: string },
   stagingRoot: string,
   blobs: BlobStore,
   limits: UploadLimits,
@@ -122,7 +122,6 @@ async function receive(
 ): Promise<Received> {
   const staging = join(stagingRoot, randomUUID());
   const received: Received = { staging, files: [], fields: new Map(), stored: [] };
-  const parser = new FormDataParser(boundary);
   let total = 0;
   let count = 0;
   let fields = 0;
@@ -239,15 +238,24 @@ async function receive(
   };
 
   try {
-    for await (const chunk of request.raw as AsyncIterable<Buffer>) {
-      for (const event of parser.push(chunk)) {
-        if (event.type === 'part') openPart(event);
-        else if (event.type === 'data') await data(event.bytes);
-        else await close();
+    if ('boundary' in body) {
+      const parser = new FormDataParser(body.boundary);
+      for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+        for (const event of parser.push(chunk)) {
+          if (event.type === 'part') openPart(event);
+          else if (event.type === 'data') await data(event.bytes);
+          else await close();
+        }
+        if (parser.finished) break;
       }
-      if (parser.finished) break;
+      parser.finish();
+    } else {
+      // One file as the whole body: application/octet-stream arrives parsed (a Buffer), the others as a stream.
+      openPart({ type: 'part', name: 'files', filename: body.single, contentType: undefined });
+      if (Buffer.isBuffer(request.body)) await data(request.body);
+      else for await (const chunk of request.raw as AsyncIterable<Buffer>) await data(chunk);
+      await close();
     }
-    parser.finish();
     await Promise.all(inFlight);
     received.stored = slots.filter((slot): slot is StoredPart => slot !== undefined);
   } catch (error) {
@@ -265,22 +273,43 @@ function kindOf(head: Uint8Array): StagedFile['kind'] {
   return 'other';
 }
 
+/** Content types of an upload that is one file, the whole body (a DICOM instance, or a zip of them). */
+export const SINGLE_FILE_TYPES =
+  /^(application\/dicom|application\/zip|application\/x-zip-compressed|application\/octet-stream)\s*(;|$)/i;
+
+/** A single-file upload's name for messages: Content-Disposition's filename, else `upload`. */
+function singleFileName(request: FastifyRequest): string {
+  const disposition = request.headers['content-disposition'] ?? '';
+  return /filename="?([^";]+)"?/i.exec(disposition)?.[1] ?? 'upload';
+}
+
 /** Receive and check an upload: DICOM files / zips, or the NIfTI form (image_file, mask_file, radiography_type). */
 export async function stageUpload(
   request: FastifyRequest,
   archive: Pick<Archive, 'staging' | 'blobs'>,
   limits: UploadLimits,
 ): Promise<StagedUpload> {
-  const boundary = formDataBoundary(request.headers['content-type']);
-  if (boundary === undefined) {
-    throw new MedvoxError('BAD_REQUEST', 'an upload is a multipart/form-data request (with a boundary)', {
-      hint: 'send files as form fields (curl -F file=@image.dcm)',
-    });
+  const contentType = request.headers['content-type'];
+  const boundary = formDataBoundary(contentType);
+  const single = boundary === undefined && SINGLE_FILE_TYPES.test(contentType ?? '');
+  if (boundary === undefined && !single) {
+    throw new MedvoxError(
+      'BAD_REQUEST',
+      'an upload is a multipart/form-data request (with a boundary), or one file sent as application/dicom, application/zip or application/octet-stream',
+      { hint: 'send files as form fields (curl -F file=@image.dcm) or one file as the body (curl --data-binary)' },
+    );
   }
   const created: string[] = [];
   let received: Received | undefined;
   try {
-    received = await receive(request, boundary, archive.staging, archive.blobs, limits, created);
+    received = await receive(
+      request,
+      boundary === undefined ? { single: singleFileName(request) } : { boundary },
+      archive.staging,
+      archive.blobs,
+      limits,
+      created,
+    );
     const { staging, files, fields, stored } = received;
     if (files.length === 0 && stored.length === 0) throw new MedvoxError('BAD_REQUEST', 'the upload holds no file');
     const image = files.find((file) => file.field === 'image_file');

@@ -115,6 +115,24 @@ test('a non-DICOM file among DICOM files refuses the whole upload (NOT_DICOM, 42
   nothingStored();
 });
 
+test('one file as the whole body: not DICOM is NOT_DICOM (422), a cut one TRUNCATED, over the size limit 413', async () => {
+  const post = (bytes: Uint8Array, type: string) =>
+    fetch(`${server.url}/api/uploads`, {
+      method: 'POST',
+      body: Uint8Array.from(bytes),
+      headers: { 'Content-Type': type },
+    });
+  const text = new TextEncoder().encode('these are not pixels\n'.repeat(20));
+  await expectError(await post(text, 'application/dicom'), 422, 'NOT_DICOM');
+  await expectError(await post(text, 'application/octet-stream'), 422, 'NOT_DICOM');
+  const [slice] = makePhantomSeries({ rows: 32, columns: 32, slices: 1, seed: 'single' });
+  const whole = writeDicom(slice!);
+  await expectError(await post(whole.subarray(0, whole.length - 10), 'application/dicom'), 422, 'TRUNCATED');
+  await expectError(await post(new Uint8Array(MiB + 1), 'application/dicom'), 413, 'UPLOAD_TOO_LARGE');
+  await expectError(await post(text, 'text/plain'), 400, 'BAD_REQUEST');
+  nothingStored();
+});
+
 test('a zip with ../ entries is ZIP_UNSAFE (400)', async (t) => {
   if (!requirePeers(t, '/usr/bin/python3')) return;
   const zip = zipOf({ '../../evil.dcm': 'b"x" * 200', 'ok/a.dcm': 'b"y" * 10' });

@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeDicom } from '../../src/core/dicom/writer.ts';
 import { apply, invert, multiply, rasToLps } from '../../src/core/geometry/affine.ts';
 import { niftiAffine } from '../../src/core/nifti/index.ts';
+import { makePhantomSeries } from '../../src/core/phantom/index.ts';
 import { readNiftiFile } from '../../src/io/nifti-file.ts';
 import type { JobEvent } from '../../src/jobs/runner.ts';
 import { dicomToNifti } from '../../src/ops/dicom-to-nifti.ts';
@@ -119,6 +121,35 @@ test('a zip of the same series is recognised as duplicates: nothing is stored tw
     studies.reduce((sum, s) => sum + s.instanceCount, 0),
     4,
   );
+});
+
+test('one file as the whole body: a DICOM instance (application/dicom) and a zip (application/zip) are imported', async (t) => {
+  if (!requirePeers(t, 'zip')) return;
+  const dir = join(scratch, 'single');
+  mkdirSync(dir, { recursive: true });
+  const files = makePhantomSeries({ rows: 32, columns: 32, slices: 3, seed: 'single-file-upload' });
+  for (const [k, file] of files.entries()) writeFileSync(join(dir, `${k}.dcm`), writeDicom(file));
+  const post = async (bytes: Uint8Array, type: string) => {
+    const response = await fetch(`${server.url}/api/uploads`, {
+      method: 'POST',
+      body: Uint8Array.from(bytes),
+      headers: { 'Content-Type': type, 'Content-Disposition': 'attachment; filename="x.dcm"' },
+    });
+    assert.equal(response.status, 202, await response.clone().text());
+    const accepted = await json<{ jobId: string; studyInstanceUID: string }>(response);
+    const events = await jobEvents(server.url, accepted.jobId);
+    assertOrdered(events);
+    return { ...(events.at(-1)!.result as { stored: number; duplicates: number }), study: accepted.studyInstanceUID };
+  };
+  const first = await post(readFileSync(join(dir, '0.dcm')), 'application/dicom');
+  assert.deepEqual([first.stored, first.duplicates], [1, 0]);
+  execFileSync('zip', ['-q', '-r', join(scratch, 'single.zip'), '.'], { cwd: dir });
+  const zipped = await post(readFileSync(join(scratch, 'single.zip')), 'application/zip');
+  assert.deepEqual([zipped.stored, zipped.duplicates], [2, 1]);
+  assert.equal(zipped.study, first.study);
+  const again = await post(readFileSync(join(dir, '2.dcm')), 'application/octet-stream');
+  assert.deepEqual([again.stored, again.duplicates], [0, 1]);
+  assert.equal(server.archive.index.study(first.study)?.instanceCount, 3);
 });
 
 test('a NIfTI image + multi-label mask becomes a DICOM series, a DICOM-SEG and previews in one job', async (t) => {
