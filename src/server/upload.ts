@@ -77,6 +77,8 @@ async function sniff(path: string): Promise<StagedFile['kind']> {
 const IN_MEMORY = 64 * 1024 * 1024;
 const MAX_WRITES_IN_FLIGHT = 16;
 const MAX_FIELDS = 100;
+/** Part buffers up to this size are kept for the next parts (larger ones are rare: let them go). */
+const REUSED_BUFFER = 8 * 1024 * 1024;
 const MAX_FIELD_SIZE = 1024 * 1024;
 
 interface Received {
@@ -227,7 +229,8 @@ async function receive(
       ? blobs.putTransfer(bytes)
       : blobs.put(bytes, createHash('sha256').update(bytes).digest('hex'));
     const write = stored.then((blob) => {
-      if (blob.buffer && free.length < MAX_WRITES_IN_FLIGHT) free.push(blob.buffer);
+      if (blob.buffer && blob.buffer.byteLength <= REUSED_BUFFER && free.length < MAX_WRITES_IN_FLIGHT)
+        free.push(blob.buffer);
       if (blob.created) created.push(blob.key);
       slots[position] = { key: blob.key, size: blob.size, name: done.clientName, studyInstanceUID };
       rememberArrived({ ...checked, blob: { key: blob.key, size: blob.size } });
