@@ -60,6 +60,15 @@ export async function readDicomFileHeader(path: string, untilTag: number = PIXEL
 const HEAD_CHUNK = 16 * 1024;
 let scratch = new Uint8Array(HEAD_CHUNK);
 
+/** A file descriptor for reading `path`; IO_ERROR naming the file when it cannot be opened. */
+export function openForReading(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
+  }
+}
+
 /**
  * Read a file header first (synchronously): native little-endian Pixel Data stays in the file as a deferred value
  * (see DataElement.deferred) that the volume builder reads frame by frame straight into the volume, so a series is
@@ -67,12 +76,7 @@ let scratch = new Uint8Array(HEAD_CHUNK);
  * endian, deflated, elements after Pixel Data, a length that does not match the file) is read whole, as readDicom.
  */
 export function readDicomFileHeadFirst(path: string): DicomFile {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-  }
+  const fd = openForReading(path);
   try {
     const size = fstatSync(fd).size;
     let length = Math.min(size, HEAD_CHUNK);
@@ -186,12 +190,7 @@ export function readDicomFileHeaderSync(
   untilTag: number = PIXEL_DATA,
   scratch?: HeaderScratch,
 ): DicomFile {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-  }
+  const fd = openForReading(path);
   try {
     const size = fstatSync(fd).size;
     // Files up to 1 MiB are read whole: one read is cheaper than a 64 KiB try that falls short of Pixel Data.

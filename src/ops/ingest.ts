@@ -12,6 +12,7 @@ import type { DicomFile } from '../core/dicom/model.ts';
 import { readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { readSegmentItem } from '../core/seg/segments.ts';
+import { openForReading } from '../io/dicom-file.ts';
 import type { InputFile } from '../io/scan.ts';
 import { scanInputs } from '../io/scan.ts';
 import type { Archive } from '../store/archive.ts';
@@ -263,12 +264,7 @@ class BufferPool {
 
 /** One file read whole, synchronously (four system calls: cheaper than the promise round trips of readFile). */
 function readWholeFile(path: string, pool: BufferPool): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-  }
+  const fd = openForReading(path);
   try {
     const size = fstatSync(fd).size;
     const bytes = pool.take(size);
