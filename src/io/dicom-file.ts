@@ -104,7 +104,8 @@ export function readDicomFileHeadFirst(path: string): DicomFile {
   }
 }
 
-function readFully(fd: number, target: Uint8Array, position: number, path: string): number {
+/** Fill `target` from `position` of the file; IO_ERROR naming `path` when the file is shorter. */
+export function readFully(fd: number, target: Uint8Array, position: number, path: string): number {
   let done = 0;
   while (done < target.length) {
     const got = readSync(fd, target, done, target.length - done, position + done);
@@ -197,14 +198,8 @@ export function readDicomFileHeaderSync(
     let length = size <= WHOLE_FILE ? size : FIRST_CHUNK;
     for (;;) {
       const bytes = scratch ? scratch.take(length) : new Uint8Array(length);
-      let bytesRead = 0;
-      while (bytesRead < length) {
-        const n = readSync(fd, bytes, bytesRead, length - bytesRead, bytesRead);
-        if (n === 0) break;
-        bytesRead += n;
-      }
-      const prefix = bytes.subarray(0, bytesRead);
-      if (bytesRead >= size) return readDicom(prefix, { source: path, untilTag });
+      const prefix = bytes.subarray(0, readFully(fd, bytes, 0, path));
+      if (prefix.length >= size) return readDicom(prefix, { source: path, untilTag });
       const file = readDicomPrefix(prefix, untilTag, path);
       if (file) return file;
       length = Math.min(size, length * 4);

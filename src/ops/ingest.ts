@@ -5,14 +5,14 @@
  * recognised, counted, not stored again. `medvox import` and the upload job both call `ingestFiles`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { datasetToJson } from '../core/dicom/json.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { readSegmentItem } from '../core/seg/segments.ts';
-import { openForReading } from '../io/dicom-file.ts';
+import { openForReading, readFully } from '../io/dicom-file.ts';
 import type { InputFile } from '../io/scan.ts';
 import { scanInputs } from '../io/scan.ts';
 import type { Archive } from '../store/archive.ts';
@@ -130,18 +130,13 @@ function takeArrived(blob: { key: string; size: number }, name: string): Checked
   return { ...item, blob, file: { ...item.file, source: name } };
 }
 
-/** The first `length` bytes of a file (fewer when it is shorter). */
+/** The first `length` bytes of a stored blob (`length` is at most its size). */
 function readPrefix(path: string, length: number): Uint8Array {
-  const fd = openSync(path, 'r');
+  const fd = openForReading(path);
   try {
     const bytes = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const got = readSync(fd, bytes, done, length - done, done);
-      if (got === 0) break;
-      done += got;
-    }
-    return bytes.subarray(0, done);
+    readFully(fd, bytes, 0, path);
+    return bytes;
   } finally {
     closeSync(fd);
   }
@@ -266,17 +261,12 @@ class BufferPool {
 function readWholeFile(path: string, pool: BufferPool): Uint8Array {
   const fd = openForReading(path);
   try {
-    const size = fstatSync(fd).size;
-    const bytes = pool.take(size);
-    let done = 0;
-    while (done < size) {
-      const got = readSync(fd, bytes, done, size - done, done);
-      if (got === 0) break;
-      done += got;
-    }
-    if (done < size) {
+    const bytes = pool.take(fstatSync(fd).size);
+    try {
+      readFully(fd, bytes, 0, path);
+    } catch (error) {
       pool.give(bytes);
-      throw new MedvoxError('IO_ERROR', 'the file shrank while it was read', { file: path });
+      throw error;
     }
     return bytes;
   } finally {

@@ -4,7 +4,8 @@
  * dates, manufacturer / model, protocol.
  */
 import type { Dataset } from '../dicom/model.ts';
-import { cross, dot, normalize, type Vec3 } from '../geometry/affine.ts';
+import { dot, type Vec3 } from '../geometry/affine.ts';
+import { sliceNormal } from '../geometry/stack.ts';
 import { type CellValue, parseDA, parseDT, secondsOfTM } from './cells.ts';
 import { inFunctionalGroups } from './path.ts';
 import { addPlane, orientationOf, type PlaneCounts } from './planes.ts';
@@ -157,7 +158,10 @@ export class SeriesSummaryCollector {
     if (orientation && rows && columns) {
       addPlane(state.planes, orientation, this.orientationToleranceDegrees);
       state.orientation ??= orientation;
-      state.normal ??= normalize(cross(orientation.slice(0, 3), orientation.slice(3, 6)));
+      state.normal ??= sliceNormal({
+        rowCosines: orientation.slice(0, 3) as Vec3,
+        columnCosines: orientation.slice(3, 6) as Vec3,
+      });
       for (const position of this.positions(dataset, frames)) state.distances.push(dot(state.normal, position));
     } else if (rows && columns) state.planes.missing++;
     const instant = acquisitionInstant(dataset);
