@@ -1,17 +1,9 @@
 /** The workbench server's REST API (docs/api.md), as the pages use it. */
+import type { StudyRow } from '../../src/store/types.ts';
 import type { VolumeHeader } from './viewer/volume.ts';
 
-export interface StudySummary {
-  studyInstanceUID: string;
-  patientID: string;
-  patientName: string;
-  studyDate: string;
-  studyDescription: string;
-  modalities: string[];
-  seriesCount: number;
-  instanceCount: number;
-  createdAt: string;
-}
+/** A row of GET /api/studies: the archive's study row without its attributes (src/store/types.ts). */
+export type StudySummary = Omit<StudyRow, 'attributes'>;
 
 export interface SeriesSummary {
   seriesInstanceUID: string;
