@@ -1,5 +1,5 @@
 /** Tag <-> keyword <-> VR lookups over the PS3.6 data dictionary (generated in dictionary-data.ts). */
-import { REPEATER_DICTIONARY, STANDARD_DICTIONARY } from './dictionary-data.ts';
+import { REPEATER_DICTIONARY, STANDARD_DICTIONARY_TEXT } from './dictionary-data.ts';
 import type { VR } from './model.ts';
 
 export interface DictionaryEntry {
@@ -11,12 +11,53 @@ export interface DictionaryEntry {
   retired: boolean;
 }
 
-const byTag = new Map<number, DictionaryEntry>();
-const byKeyword = new Map<string, DictionaryEntry>();
-for (const [tag, vr, vm, keyword, retired] of STANDARD_DICTIONARY) {
-  const entry: DictionaryEntry = { tag, vrs: vr.split('|') as VR[], vm, keyword, retired: retired === 1 };
-  byTag.set(tag, entry);
-  if (keyword) byKeyword.set(keyword, entry);
+/**
+ * The dictionary's lines ("ggggeeee VR VM Keyword R"), indexed by tag and keyword on first use; an entry object is
+ * made when its tag is first looked up. Indexing ~5,000 lines this way takes a few ms, a tenth of building every
+ * entry up front, and every command pays it at start-up.
+ */
+interface Index {
+  lines: string[];
+  /** Tag -> line. */
+  byTag: Map<number, number>;
+  /** Keyword -> tag. */
+  byKeyword: Map<string, number>;
+  entries: Map<number, DictionaryEntry>;
+}
+let index: Index | undefined;
+
+function dictionaryIndex(): Index {
+  if (index) return index;
+  const lines = STANDARD_DICTIONARY_TEXT.split('\n');
+  const byTag = new Map<number, number>();
+  const byKeyword = new Map<string, number>();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const tag = Number.parseInt(line.slice(0, 8), 16);
+    byTag.set(tag, i);
+    const vmStart = line.indexOf(' ', 9) + 1;
+    const keywordStart = line.indexOf(' ', vmStart) + 1;
+    // The line ends with " 0" or " 1" (retired).
+    if (keywordStart < line.length - 2) byKeyword.set(line.slice(keywordStart, line.length - 2), tag);
+  }
+  index = { lines, byTag, byKeyword, entries: new Map() };
+  return index;
+}
+
+function entryAt(at: number): DictionaryEntry {
+  const { lines, entries } = dictionaryIndex();
+  let entry = entries.get(at);
+  if (!entry) {
+    const [tag, vr, vm, keyword, retired] = lines[at]!.split(' ') as [string, string, string, string, string];
+    entry = { tag: Number.parseInt(tag, 16), vrs: vr.split('|') as VR[], vm, keyword, retired: retired === '1' };
+    entries.set(at, entry);
+  }
+  return entry;
+}
+
+/** Every keyword of the standard dictionary, in tag order. */
+export function allKeywords(): string[] {
+  return [...dictionaryIndex().byKeyword.keys()];
 }
 
 interface RepeaterEntry {
@@ -36,8 +77,8 @@ const repeaters: RepeaterEntry[] = REPEATER_DICTIONARY.map(([pattern, vr, vm, ke
 
 /** Dictionary entry of a standard (even-group) tag, including repeating groups (50xx, 60xx, ...). */
 export function lookupTag(tag: number): DictionaryEntry | undefined {
-  const direct = byTag.get(tag);
-  if (direct) return direct;
+  const at = dictionaryIndex().byTag.get(tag);
+  if (at !== undefined) return entryAt(at);
   for (const repeater of repeaters) {
     if ((tag & repeater.mask) >>> 0 === repeater.value) return { tag, ...repeater.entry };
   }
@@ -47,14 +88,15 @@ export function lookupTag(tag: number): DictionaryEntry | undefined {
 }
 
 export function lookupKeyword(keyword: string): DictionaryEntry | undefined {
-  return byKeyword.get(keyword);
+  const tag = dictionaryIndex().byKeyword.get(keyword);
+  return tag === undefined ? undefined : lookupTag(tag);
 }
 
 /** The tag of a keyword; throws for an unknown keyword (a programming error, not bad input). */
 export function tagOf(keyword: string): number {
-  const entry = byKeyword.get(keyword);
-  if (!entry) throw new Error(`unknown DICOM keyword ${keyword}`);
-  return entry.tag;
+  const tag = (index ?? dictionaryIndex()).byKeyword.get(keyword);
+  if (tag === undefined) throw new Error(`unknown DICOM keyword ${keyword}`);
+  return tag;
 }
 
 export function keywordOf(tag: number): string {

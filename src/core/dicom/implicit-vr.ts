@@ -6,7 +6,7 @@
 import { isPrivateCreator, isPrivateTag, lookupTag } from './dictionary.ts';
 import type { Dataset, VR } from './model.ts';
 import { isVR, LONG_LENGTH_VRS } from './model.ts';
-import { PRIVATE_DICTIONARY } from './private-dictionary-data.ts';
+import { PRIVATE_DICTIONARY_JSON } from './private-dictionary-data.ts';
 
 const PIXEL_DATA = 0x7fe00010;
 
@@ -14,7 +14,8 @@ let index: Map<string, Map<string, VR>> | undefined;
 
 function buildIndex(): Map<string, Map<string, VR>> {
   const built = new Map<string, Map<string, VR>>();
-  for (const [creator, entries] of Object.entries(PRIVATE_DICTIONARY)) {
+  const table = JSON.parse(PRIVATE_DICTIONARY_JSON) as Record<string, Array<[string, string]>>;
+  for (const [creator, entries] of Object.entries(table)) {
     const byKey = new Map<string, VR>();
     for (const [mask, vr] of entries) {
       const first = vr.split('|')[0] ?? '';

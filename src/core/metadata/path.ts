@@ -10,8 +10,7 @@
  * A plain keyword that is absent at the top level is looked up in the functional groups of an enhanced
  * multi-frame object (shared first, then the first frame's), where PS3.3 C.7.6.16 moves most MR / CT attributes.
  */
-import { isPrivateTag, lookupKeyword, lookupTag } from '../dicom/dictionary.ts';
-import { STANDARD_DICTIONARY } from '../dicom/dictionary-data.ts';
+import { allKeywords, isPrivateTag, lookupKeyword, lookupTag } from '../dicom/dictionary.ts';
 import type { DataElement, Dataset } from '../dicom/model.ts';
 
 export interface PathSegment {
@@ -196,7 +195,7 @@ export function defaultHeader(path: AttributePath): string {
 let keywords: string[] | undefined;
 /** The nearest dictionary keyword (edit distance <= 3), to make a typo's error message useful. */
 function suggestKeyword(name: string): string | undefined {
-  keywords ??= STANDARD_DICTIONARY.map((entry) => entry[3]).filter((keyword) => keyword !== '');
+  keywords ??= allKeywords();
   let best: string | undefined;
   let bestDistance = 4;
   const lower = name.toLowerCase();
