@@ -1,6 +1,6 @@
 /**
  * A volume streamed into a .nii or .nii.gz file while its series is read (see VolumeSink): the series is never in
- * memory whole. Slices go to a temporary sibling at their final offset (.nii) or are gzipped in chunks of a few MiB
+ * memory whole. Chunks of a few MiB of slices go to a temporary sibling at their final offset (.nii) or are gzipped
  * as independent gzip members on the libuv thread pool, several at once (.nii.gz; readers continue across
  * concatenated members, RFC 1952 2.2). The header is written last, when the voxel type is final (unsigned 16-bit
  * data that fits is stored as int16, as dcm2niix does), then the file is renamed into place: a failure leaves
@@ -21,10 +21,15 @@ import { DEFAULT_GZIP_LEVEL } from './nifti-file.ts';
 const gzipAsync = promisify(gzip);
 const writeAsync = promisify(write);
 
-/** Uncompressed bytes per gzip member: small enough to keep both CPUs busy, large enough to compress as well. */
-const MEMBER_BYTES = 4 * 1024 * 1024;
-/** Members compressing (or .nii slices being written) at once (the libuv pool has 4 threads by default). */
+/**
+ * Uncompressed bytes per chunk: per gzip member (small enough to keep both CPUs busy, large enough to compress as
+ * well), and per write to a .nii: 150 MiB written in 512 KiB writes took 68-310 ms here, in 4 MiB writes 35-44 ms
+ * (four in flight either way, alternating runs).
+ */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Members compressing (or .nii chunks being written) at once (the libuv pool has 4 threads by default). */
 const IN_FLIGHT = 4;
+const GZIP_OUTPUT_CHUNK = 256 * 1024;
 
 export interface NiftiStreamOptions {
   gzip: boolean;
@@ -71,7 +76,7 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
   let uint16Max = 0;
   // Room for the header, known exactly once the type is: every volume header has the same size (no extensions).
   let voxOffset = 0;
-  // .nii: a slice at a time, written at its offset on the thread pool while the next slices are read.
+  // .nii: a chunk of slices at a time, written at its offset on the thread pool while the next slices are read.
   // .nii.gz: a chunk of slices per gzip member. Either way a few buffers are in flight.
   let chunk: PixelArray | undefined;
   let chunkSlices = 1;
@@ -92,7 +97,7 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
       sliceElements = elements;
       sliceCount = count;
       const sliceBytes = elements * new chosen(0).BYTES_PER_ELEMENT;
-      chunkSlices = options.gzip ? Math.max(1, Math.min(count, Math.floor(MEMBER_BYTES / sliceBytes))) : 1;
+      chunkSlices = Math.max(1, Math.min(count, Math.floor(CHUNK_BYTES / sliceBytes)));
       chunk = new chosen(elements * chunkSlices);
       voxOffset = headerByteLength(emptyHeader(1));
     },
@@ -120,7 +125,9 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
         if (writes.length >= IN_FLIGHT) await writes[writes.length - IN_FLIGHT]!.catch(fail);
       } else {
         const buffer = chunk!;
-        const member = gzipAsync(asBytes(used), { level });
+        // Output in 256 KiB pieces, not zlib's 16 KiB: fewer trips between the pool thread and this one (~15% faster
+        // on CT-like data compressing 16:1).
+        const member = gzipAsync(asBytes(used), { level, chunkSize: GZIP_OUTPUT_CHUNK });
         // The chunk is free again once compressed: reused, so the series is not paged into fresh memory.
         member.then(() => spare.push(buffer)).catch(() => {}); // awaited in order below or in finish
         members.push(member);

@@ -9,7 +9,7 @@ import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import type { StackWarning } from '../core/geometry/stack.ts';
 import { bidsSummary } from '../core/sidecar/bids.ts';
 import { DEFAULT_NAME_PATTERN, expandPattern, UniqueNames } from '../core/sidecar/naming.ts';
-import { buildSidecar, type SidecarSlice } from '../core/sidecar/sidecar.ts';
+import { buildSidecar, type Sidecar, type SidecarSlice, sourcePixelElement } from '../core/sidecar/sidecar.ts';
 import {
   correctTilt,
   equaliseSpacing,
@@ -228,13 +228,18 @@ async function writeVolume(
       });
     });
   });
-  const sidecar = buildSidecar({
-    instances,
-    slices,
-    warnings: volume.warnings,
-    version: MEDVOX_VERSION,
-    nifti: { sclSlope: volume.rescaleSlope, sclInter: volume.rescaleIntercept },
-  });
+  // Taken now: the slice loop releases pixel elements as it goes, and the sidecar may be built after it started.
+  const sourcePixelData = sourcePixelElement(volume.first.dataset);
+  const makeSidecar = (): Sidecar =>
+    buildSidecar({
+      sourcePixelData,
+      instances,
+      slices,
+      warnings: volume.warnings,
+      version: MEDVOX_VERSION,
+      nifti: { sclSlope: volume.rescaleSlope, sclInter: volume.rescaleIntercept },
+    });
+  let sidecar: Sidecar;
   const description = `medvox ${MEDVOX_VERSION}`;
   const derived: Record<string, string> = {};
   // Overlay planes (before the pixel data is read and released): `_ROI<n>`, on the image grid, as dcm2niix.
@@ -253,6 +258,7 @@ async function writeVolume(
   }
   if (options.equalise || options.tilt) {
     // Derived copies resample the whole volume: read it into memory.
+    sidecar = makeSidecar();
     const whole = await readVolume(planned, decode);
     await writeNiftiFile(nifti, volumeToNifti(whole, description));
     const equalised = options.equalise ? equaliseSpacing(whole) : undefined;
@@ -267,9 +273,22 @@ async function writeVolume(
     }
   } else {
     // Streamed: slices go from the DICOM files to the NIfTI file as they are read.
+    // The sidecar is built while the first chunks compress or write on the thread pool: the event loop runs it
+    // when the slice loop first waits for them (it needs no pixel data; the loop releases only pixel elements).
     const stream = await openNiftiStream(nifti, { gzip: extension === '.nii.gz' });
     try {
-      await planned.read(stream.sink, decode);
+      const reading = planned.read(stream.sink, decode);
+      reading.catch(() => {}); // awaited below, after the sidecar
+      sidecar = await new Promise<Sidecar>((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            resolve(makeSidecar());
+          } catch (error) {
+            reject(error);
+          }
+        }),
+      );
+      await reading;
       await stream.finish((sample) => volumeHeader(volume, sample, description));
     } catch (error) {
       stream.abort();

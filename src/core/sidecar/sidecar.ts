@@ -106,10 +106,25 @@ export interface SidecarInput {
   warnings: StackWarning[];
   version: string;
   nifti?: { sclSlope: number; sclInter: number };
+  /**
+   * The pixel element the sources hold (see `sourcePixelElement`); taken from the first instance when absent. Pass
+   * it when the pixel data may have been released already (the converter builds the sidecar while it streams).
+   */
+  sourcePixelData?: SourcePixelElement;
+}
+
+export type SourcePixelElement = 'PixelData' | 'FloatPixelData' | 'DoubleFloatPixelData';
+
+/** Which pixel element a dataset holds: float images come back as float. */
+export function sourcePixelElement(dataset: Dataset): SourcePixelElement {
+  if (dataset.has(0x7fe00008)) return 'FloatPixelData';
+  if (dataset.has(0x7fe00009)) return 'DoubleFloatPixelData';
+  return 'PixelData';
 }
 
 export function buildSidecar(input: SidecarInput): Sidecar {
   const first = input.instances[0]!;
+  const pixelElement = input.sourcePixelData ?? sourcePixelElement(first.dataset);
   const data = splitCommonDatasets(input.instances.map((file) => file.dataset));
   const meta = splitCommonDatasets(input.instances.map((file) => file.meta));
   return {
@@ -119,8 +134,7 @@ export function buildSidecar(input: SidecarInput): Sidecar {
     MedvoxSidecarVersion: SIDECAR_VERSION,
     MedvoxWarnings: input.warnings,
     SourceTransferSyntaxUID: first.transferSyntaxUID,
-    ...(first.dataset.has(0x7fe00008) ? { SourcePixelData: 'FloatPixelData' as const } : {}),
-    ...(first.dataset.has(0x7fe00009) ? { SourcePixelData: 'DoubleFloatPixelData' as const } : {}),
+    ...(pixelElement === 'PixelData' ? {} : { SourcePixelData: pixelElement }),
     Slices: input.slices,
     DicomMetaCommon: meta.common,
     DicomCommon: data.common,
