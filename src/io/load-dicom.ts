@@ -28,6 +28,11 @@ export interface LoadOptions extends Omit<ReadOptions, 'source'> {
    */
   deferPixelData?: boolean;
   onFile?: (done: number) => void;
+  /**
+   * Called with each file read header first (`deferPixelData`), in input order, before the next is read; the
+   * loading waits for the promise it returns (so a consumer can hold the loop back while it catches up).
+   */
+  onHeadFirst?: (file: DicomFile) => void | Promise<void>;
 }
 
 export async function loadDicomInputs(inputs: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
@@ -37,19 +42,22 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
   const slots: Array<DicomFile | MedvoxError | 'not-dicom'> = new Array(candidates.length);
   let next = 0;
   let done = 0;
-  const { concurrency, onFile, detach, deferPixelData, ...readOptions } = options;
+  const { concurrency, onFile, onHeadFirst, detach, deferPixelData, ...readOptions } = options;
   if (deferPixelData && readOptions.untilTag === undefined) {
     // Synchronous header-first reads: a few system calls a file, no thread-pool round trips.
     for (const [index, input] of candidates.entries()) {
       if (input.path === undefined) continue;
       // Let a progress bar draw now and then.
       if (index % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+      let file: DicomFile | undefined;
       try {
-        slots[index] = readDicomFileHeadFirst(input.path);
+        file = readDicomFileHeadFirst(input.path);
+        slots[index] = file;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
         slots[index] = typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE' ? 'not-dicom' : typed;
       }
+      if (file && onHeadFirst) await onHeadFirst(file);
       onFile?.(++done);
     }
   }

@@ -26,8 +26,9 @@ import { seriesIdentity } from '../core/volume/records.ts';
 import { ensureDirectory, writeFileAtomic } from '../io/atomic.ts';
 import { DecodePool } from '../io/decode-pool.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
-import { writeNiftiFile } from '../io/nifti-file.ts';
+import { DEFAULT_GZIP_LEVEL, writeNiftiFile } from '../io/nifti-file.ts';
 import { openNiftiStream } from '../io/nifti-stream.ts';
+import { SliceCompressor } from '../io/slice-compressor.ts';
 import { MEDVOX_VERSION } from '../version.ts';
 
 export interface Progress {
@@ -82,9 +83,14 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   const report = options.onProgress ?? (() => {});
   await ensureDirectory(options.outputDir);
   report({ phase: 'scan', done: 0, total: 0 });
+  // .nii.gz: slices start compressing on the other CPU while later headers are read (see SliceCompressor).
+  const extension = options.gzip === false ? '.nii' : '.nii.gz';
+  const ahead =
+    extension === '.nii.gz' && !options.equalise && !options.tilt ? new SliceCompressor(DEFAULT_GZIP_LEVEL) : undefined;
   const loaded = await loadDicomInputs(options.inputs, {
     deferPixelData: true,
     onFile: (done) => report({ phase: 'read', done, total: 0 }),
+    ...(ahead ? { onHeadFirst: (file: DicomFile) => ahead.offer(file) } : {}),
   });
   const result: DicomToNiftiResult = {
     outputs: [],
@@ -105,7 +111,6 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
     series.set(seriesKey(file), list);
   }
   const names = new UniqueNames();
-  const extension = options.gzip === false ? '.nii' : '.nii.gz';
   let done = 0;
   const pool = new DecodePool();
   const decode: FrameDecoder = (file, frameIndex) => pool.decode(file, frameIndex);
@@ -115,7 +120,7 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
         const plan = planVolumes(files, undefined, { releasePixelData: true });
         result.skipped.push(...plan.skipped);
         for (const volume of plan.volumes) {
-          const output = await writeVolume(volume, files, options, names, extension, decode);
+          const output = await writeVolume(volume, files, options, names, extension, decode, ahead);
           result.outputs.push(output);
           report({ phase: 'write', done: result.outputs.length, total: 0, message: output.nifti });
         }
@@ -198,6 +203,7 @@ async function writeVolume(
   names: UniqueNames,
   extension: string,
   decode: FrameDecoder,
+  ahead: SliceCompressor | undefined,
 ): Promise<ConvertedVolume> {
   const { volume } = planned;
   const name = names.take(volumeName(volume, options.pattern ?? DEFAULT_NAME_PATTERN));
@@ -277,7 +283,15 @@ async function writeVolume(
     // when the slice loop first waits for them (it needs no pixel data; the loop releases only pixel elements).
     const stream = await openNiftiStream(nifti, { gzip: extension === '.nii.gz' });
     try {
-      const reading = planned.read(stream.sink, decode);
+      // Slices compressed ahead while the headers were read, when they cover the volume; else read them now.
+      const adopting = ahead?.adoptable(planned, bySource);
+      const reading = adopting
+        ? adopting.then((adopted) =>
+            adopted
+              ? stream.adopt(adopted.type, adopted.sliceElements, adopted.members, adopted.uint16Max)
+              : planned.read(stream.sink, decode),
+          )
+        : planned.read(stream.sink, decode);
       reading.catch(() => {}); // awaited below, after the sidecar
       sidecar = await new Promise<Sidecar>((resolve, reject) =>
         setImmediate(() => {

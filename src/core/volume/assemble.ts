@@ -133,6 +133,11 @@ export interface VolumeSink {
 export interface PlannedVolume {
   volume: Omit<Volume, 'data'>;
   /**
+   * Every slice is frame 0 of its own file, grey, with one rescale for all: `read` puts each file's stored values in
+   * the sink, so a slice made by `nativeSliceOf` before planning is exactly the slice `read` would give.
+   */
+  storedValues: boolean;
+  /**
    * Read every slice into `sink` (in t, k order); each file's pixel data is dropped once read when asked to.
    * `decode` replaces decodeFrame for frames that need decoding (e.g. a worker pool); a few run ahead at once.
    */
@@ -262,7 +267,12 @@ function planVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => v
     echoTime: first.echoTime,
     imageType: first.imageType,
   };
-  return { volume, read: (sink, decode) => readSlices(positions, uniformRescale, colour, sink, tick, decode) };
+  const storedValues = uniformRescale && !colour && all.every((record) => record.frameIndex === 0 && !record.tile);
+  return {
+    volume,
+    storedValues,
+    read: (sink, decode) => readSlices(positions, uniformRescale, colour, sink, tick, decode),
+  };
 }
 
 async function readSlices(
@@ -394,7 +404,10 @@ interface NativeFrame {
  * The frame of a record when it can be copied as is: native (not encapsulated) grey integer data, long enough.
  * Anything else (compressed, colour, float, 1-bit, short data) takes the codec path, which also reports errors.
  */
-function nativeFrame(record: SliceRecord): NativeFrame | undefined {
+/** The fields of a slice record that reading its native frame needs. */
+type FramePlace = Pick<SliceRecord, 'file' | 'frameIndex' | 'tile' | 'rows' | 'columns'>;
+
+function nativeFrame(record: FramePlace): NativeFrame | undefined {
   const ds = record.file.dataset;
   const element = ds.get(0x7fe00010);
   if (!element || (!element.bytes && !element.deferred) || element.fragments) return undefined;
@@ -431,7 +444,7 @@ function nativeFrame(record: SliceRecord): NativeFrame | undefined {
 }
 
 /** Rows flipped (j = rows-1-r), tile cut out for mosaics, then masked / sign-extended to Bits Stored as the codecs do. */
-function copyNative(frame: NativeFrame, target: PixelArray, base: number, record: SliceRecord): void {
+function copyNative(frame: NativeFrame, target: PixelArray, base: number, record: FramePlace): void {
   const { rows, columns } = record;
   const size = frame.bytesPerSample;
   const targetBytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
@@ -462,6 +475,33 @@ function copyNative(frame: NativeFrame, target: PixelArray, base: number, record
       target[i] = frame.signed ? (value << shift) >> shift : (value & mask) >>> 0;
     }
   }
+}
+
+/** Frame 0 of a file as a volume slice: its array type, its size, and a reader into a given array. */
+export interface NativeSlice {
+  type: PixelArrayConstructor;
+  elements: number;
+  /** Fill `target` (`elements` long, of `type`) with the slice: rows flipped, masked to Bits Stored. */
+  readInto(target: PixelArray): void;
+}
+
+/**
+ * Frame 0 of a native (uncompressed) grey file, prepared exactly as `read` prepares it for a volume whose
+ * `storedValues` is true; undefined for anything else (compressed, colour, float, too short). For work that starts
+ * before a series is planned: the converter compresses slices while later headers are still being read.
+ */
+export function nativeSliceOf(file: DicomFile): NativeSlice | undefined {
+  const rows = file.dataset.number('Rows');
+  const columns = file.dataset.number('Columns');
+  if (!rows || !columns) return undefined;
+  const place: FramePlace = { file, frameIndex: 0, rows, columns };
+  const frame = nativeFrame(place);
+  if (!frame) return undefined;
+  return {
+    type: frame.type,
+    elements: rows * columns,
+    readInto: (target) => copyNative(frame, target, 0, place),
+  };
 }
 
 let scratch: { whole: Uint8Array; rows: Uint8Array[]; rowBytes: number } | undefined;

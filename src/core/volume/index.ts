@@ -2,6 +2,8 @@ export {
   type AssemblyResult,
   assembleVolumes,
   type FrameDecoder,
+  type NativeSlice,
+  nativeSliceOf,
   type PixelArrayConstructor,
   type PlannedVolume,
   planVolumes,

@@ -1,0 +1,88 @@
+/**
+ * .nii.gz conversion with slices compressed ahead (io/slice-compressor.ts): while headers are read, each plain
+ * native slice becomes its own gzip member; a volume whose every slice was done so is written from them. The file
+ * must hold exactly what the streaming path writes (compared with the --no-gzip output, byte for byte), and every
+ * case the ahead path does not cover must fall back to streaming without a difference.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
+import type { DicomFile } from '../../src/core/dicom/model.ts';
+import { writeDicom } from '../../src/core/dicom/writer.ts';
+import { makePhantomSeries } from '../../src/core/phantom/index.ts';
+import { dicomToNifti } from '../../src/ops/dicom-to-nifti.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'medvox-convert-ahead-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Number of gzip members in a file (each parsed: 10-byte header, raw deflate data, 8-byte trailer). */
+function gzipMembers(bytes: Buffer): number {
+  let count = 0;
+  for (let at = 0; at < bytes.length; count++) {
+    assert.deepEqual([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]], [0x1f, 0x8b, 8, 0], `member at ${at}`);
+    const { engine } = inflateRawSync(bytes.subarray(at + 10), { info: true }) as unknown as {
+      engine: { bytesWritten: number };
+    };
+    at += 10 + engine.bytesWritten + 8;
+  }
+  return count;
+}
+
+/** Convert `files` both ways; returns the .nii.gz's member count and its header datatype, after checking the bytes. */
+async function convertBothWays(name: string, files: DicomFile[]): Promise<{ members: number; datatype: number }> {
+  const input = join(scratch, name, 'dicom');
+  mkdirSync(input, { recursive: true });
+  for (const [index, file] of files.entries()) writeFileSync(join(input, `IM${index}.dcm`), writeDicom(file));
+  const gz = join(scratch, name, 'gz');
+  const raw = join(scratch, name, 'raw');
+  const a = await dicomToNifti({ inputs: [input], outputDir: gz });
+  const b = await dicomToNifti({ inputs: [input], outputDir: raw, gzip: false });
+  assert.deepEqual([a.errors, b.errors], [[], []]);
+  assert.equal(a.outputs.length, 1);
+  const compressed = readFileSync(a.outputs[0]!.nifti);
+  const plain = readFileSync(b.outputs[0]!.nifti);
+  assert.ok(gunzipSync(compressed).equals(plain), 'the .nii.gz holds exactly the .nii');
+  assert.deepEqual(
+    readdirSync(gz).filter((file) => file.includes('.tmp-')),
+    [],
+  );
+  return { members: gzipMembers(compressed), datatype: plain.readInt16LE(70) };
+}
+
+test('a plain CT series is written from slices compressed ahead: one member per slice, the same bytes', async () => {
+  const files = makePhantomSeries({ rows: 256, columns: 256, slices: 12, modality: 'CT', seed: 'ahead-ct' });
+  const { members, datatype } = await convertBothWays('ct', files);
+  assert.equal(members, 1 + 12, 'the header member and one per slice');
+  assert.equal(datatype, 4, 'int16');
+});
+
+test('unsigned 16-bit slices: int16 when every voxel fits, uint16 when one does not (as the streaming path)', async () => {
+  const unsigned = (seed: string, peak: number): DicomFile[] =>
+    makePhantomSeries({ rows: 256, columns: 256, slices: 6, modality: 'MR', seed }).map((file, k) => {
+      const pixels = new Uint16Array(256 * 256).map((_, i) => (i * 7 + k) % 3000);
+      if (k === 4) pixels[1234] = peak;
+      file.dataset
+        .setNumbers('PixelRepresentation', 0, 'US')
+        .setBytes('PixelData', new Uint8Array(pixels.buffer), 'OW');
+      return file;
+    });
+  const fits = await convertBothWays('mr-fits', unsigned('ahead-mr-1', 32767));
+  assert.deepEqual(fits, { members: 7, datatype: 4 });
+  const over = await convertBothWays('mr-over', unsigned('ahead-mr-2', 40000));
+  assert.deepEqual(over, { members: 7, datatype: 512 });
+});
+
+test('slices the ahead path does not cover fall back to streaming with the same result', async () => {
+  // Per-slice rescale: the volume is float, not the stored values.
+  const rescaled = makePhantomSeries({ rows: 256, columns: 256, slices: 8, modality: 'CT', seed: 'ahead-rescale' });
+  rescaled[3]!.dataset.setStrings('RescaleSlope', '2', 'DS');
+  const float = await convertBothWays('rescaled', rescaled);
+  assert.equal(float.datatype, 16, 'float32');
+  assert.ok(float.members < 1 + 8, `streamed in chunks (${float.members} members)`);
+  // Small slices are not compressed ahead.
+  const small = await convertBothWays('small', makePhantomSeries({ rows: 64, columns: 64, slices: 8, seed: 'small' }));
+  assert.equal(small.members, 2);
+});
