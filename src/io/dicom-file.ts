@@ -1,7 +1,8 @@
 /** DICOM files on disk: read one (naming it in every error), or every DICOM file below some inputs. */
 import { closeSync, fstatSync, openSync, readSync, readvSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import type { Dataset, DeferredValue, DicomFile } from '../core/dicom/model.ts';
+import { type HeaderScan, HeaderScanner } from '../core/dicom/header-scan.ts';
+import type { Dataset, DeferredValue, DicomFile, ReadonlyDataset } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom, readDicomHead, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 
@@ -22,8 +23,6 @@ export async function readDicomFile(path: string, options: Omit<ReadOptions, 'so
 const PIXEL_DATA = 0x7fe00010;
 /** First read of a header scan: enough for nearly every header (large private CSA / GE headers included). */
 const FIRST_CHUNK = 64 * 1024;
-/** Header-only reads of files up to this size read the whole file at once. */
-const WHOLE_FILE = 1024 * 1024;
 
 /**
  * Parse a file's header: every top-level element before Pixel Data (or before `untilTag`). Reads only the first
@@ -170,44 +169,80 @@ export function detachDataset(dataset: Dataset): void {
 // Reading many files at once (folders, zips): see load-dicom.ts.
 
 /**
- * One buffer reused by successive header reads (`readDicomFileHeaderSync(path, tag, scratch)`): the returned file's
- * values are views into it, valid until the next read with the same scratch. For loops that use each header
- * before reading the next (a metadata report): no allocation and no garbage per file.
+ * Header reads for batch scans of many files (a metadata report over thousands of instances): synchronous reads
+ * into one reused buffer (the promise machinery of four async calls per file, and a fresh buffer per file, cost
+ * more than the reads), and headers indexed (core/dicom/header-scan.ts) rather than parsed into the dataset model.
+ * A header is valid until the next read.
  */
-export class HeaderScratch {
-  private buffer = new Uint8Array(0);
-  take(length: number): Uint8Array {
-    if (this.buffer.length < length) this.buffer = new Uint8Array(Math.max(length, this.buffer.length * 2, 1 << 16));
-    return this.buffer.subarray(0, length);
+export class HeaderReader {
+  private buffer = new Uint8Array(FIRST_CHUNK);
+  private readonly scanner = new HeaderScanner();
+
+  /**
+   * The header of the file at `path`: every top-level element before `untilTag`. Reads the first 64 KiB (all of a
+   * small file, so no stat call), then 4x more until the header is in.
+   */
+  read(path: string, untilTag: number = PIXEL_DATA): FileHeader {
+    const fd = openForReading(path);
+    try {
+      let length = this.buffer.length;
+      let size: number | undefined;
+      for (;;) {
+        if (this.buffer.length < length) this.buffer = new Uint8Array(length);
+        const got = readPrefix(fd, this.buffer.subarray(0, length), path);
+        const complete = got < length || got >= (size ??= fstatSync(fd).size);
+        const header = this.headerOf(this.buffer.subarray(0, got), path, untilTag, complete);
+        if (header) return header;
+        length = Math.min((size ??= fstatSync(fd).size), length * 4);
+      }
+    } catch (error) {
+      if (error instanceof MedvoxError) throw error.withFile(path);
+      throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The header of a whole file's bytes (a zip entry). */
+  fromBytes(bytes: Uint8Array, source: string, untilTag: number = PIXEL_DATA): FileHeader {
+    return this.headerOf(bytes, source, untilTag, true)!;
+  }
+
+  /** Undefined when `bytes` (not the whole file) ends before the header does. */
+  private headerOf(bytes: Uint8Array, source: string, untilTag: number, complete: boolean): FileHeader | undefined {
+    let scan: HeaderScan;
+    try {
+      scan = this.scanner.scan(bytes, { source, untilTag, complete });
+    } catch (error) {
+      // A damaged file: the reader decides what it is (it tolerates some defects) and words the error.
+      if (error instanceof MedvoxError && (error.code === 'EMPTY_FILE' || error.code === 'NOT_DICOM')) throw error;
+      return readDicom(bytes, { source, untilTag });
+    }
+    if (scan.kind === 'header') return scan.header;
+    if (scan.kind === 'more') return undefined;
+    return complete ? readDicom(bytes, { source, untilTag }) : undefined;
   }
 }
 
-/**
- * readDicomFileHeader with synchronous reads: for batch scans of many small files (a metadata report over
- * thousands of instances), where the promise machinery of four async calls per file costs more than the reads.
- */
-export function readDicomFileHeaderSync(
-  path: string,
-  untilTag: number = PIXEL_DATA,
-  scratch?: HeaderScratch,
-): DicomFile {
-  const fd = openForReading(path);
-  try {
-    const size = fstatSync(fd).size;
-    // Files up to 1 MiB are read whole: one read is cheaper than a 64 KiB try that falls short of Pixel Data.
-    let length = size <= WHOLE_FILE ? size : FIRST_CHUNK;
-    for (;;) {
-      const bytes = scratch ? scratch.take(length) : new Uint8Array(length);
-      const prefix = bytes.subarray(0, readFully(fd, bytes, 0, path));
-      if (prefix.length >= size) return readDicom(prefix, { source: path, untilTag });
-      const file = readDicomPrefix(prefix, untilTag, path);
-      if (file) return file;
-      length = Math.min(size, length * 4);
+/** What a header read gives: an indexed header, or a parsed one (files the index does not take). */
+export interface FileHeader {
+  meta: ReadonlyDataset;
+  dataset: ReadonlyDataset;
+  transferSyntaxUID: string;
+}
+
+/** Fill `target` from the start of the file, or up to its end; returns the bytes read. */
+function readPrefix(fd: number, target: Uint8Array, path: string): number {
+  let done = 0;
+  while (done < target.length) {
+    let got: number;
+    try {
+      got = readSync(fd, target, done, target.length - done, done);
+    } catch (error) {
+      throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
     }
-  } catch (error) {
-    if (error instanceof MedvoxError) throw error.withFile(path);
-    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-  } finally {
-    closeSync(fd);
+    if (got === 0) break;
+    done += got;
   }
+  return done;
 }

@@ -8,15 +8,13 @@
  * download for a study, a query result or a dataset (give the files, or a folder and `studyInstanceUID`).
  */
 import { extname } from 'node:path';
-import type { DicomFile } from '../core/dicom/model.ts';
-import { readDicom } from '../core/dicom/reader.ts';
 import { type MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { InstanceRows } from '../core/metadata/instance-rows.ts';
 import { loadMrConfig, type MrCleanConfig } from '../core/metadata/mr-config.ts';
 import { MR_CLEANED_COLUMNS, MrSeriesCollector, mrCleanedCells } from '../core/metadata/mr-series.ts';
 import { SERIES_SUMMARY_COLUMNS, SeriesSummaryCollector } from '../core/metadata/series-summary.ts';
 import { TemplateSet } from '../core/metadata/template.ts';
-import { HeaderScratch, readDicomFileHeaderSync } from '../io/dicom-file.ts';
+import { type FileHeader, HeaderReader } from '../io/dicom-file.ts';
 import { createReportSink, type ReportFormat } from '../io/report-sink.ts';
 import { type InputFile, scanInputs } from '../io/scan.ts';
 
@@ -82,14 +80,13 @@ function isMrConfig(value: MetadataReportOptions['mrConfig']): value is MrCleanC
 }
 
 /**
- * Header of one candidate: read only up to Pixel Data. Plain files are read synchronously into one reused buffer
- * (measured: the four promise-based calls per file, and a fresh buffer per file, cost more than the reads
- * themselves on thousands of small files); zip entries are read whole, then parsed the same way. Each header is
- * used up (its row, its series' counters) before the next is read, so the reused buffer is safe.
+ * Header of one candidate, read only up to Pixel Data and indexed rather than parsed (io/dicom-file.ts HeaderReader):
+ * plain files synchronously into one reused buffer; zip entries whole. Each header is used up (its row, its series'
+ * counters) before the next is read, so the reused buffer is safe.
  */
-async function readHeader(input: InputFile, scratch: HeaderScratch): Promise<DicomFile> {
-  if (input.path !== undefined) return readDicomFileHeaderSync(input.path, PIXEL_DATA, scratch);
-  return readDicom(await input.read(), { source: input.name, untilTag: PIXEL_DATA });
+function readHeader(input: InputFile, reader: HeaderReader): FileHeader | Promise<FileHeader> {
+  if (input.path !== undefined) return reader.read(input.path, PIXEL_DATA);
+  return input.read().then((bytes) => reader.fromBytes(bytes, input.name, PIXEL_DATA));
 }
 
 export async function metadataReport(options: MetadataReportOptions): Promise<MetadataReportResult> {
@@ -123,14 +120,15 @@ export async function metadataReport(options: MetadataReportOptions): Promise<Me
     const mr = new MrSeriesCollector(config);
     const usedTemplates = new Set<string>();
 
-    const scratch = new HeaderScratch();
+    const reader = new HeaderReader();
     for (let index = 0; index < candidates.length; index++) {
       const input = candidates[index]!;
       // Headers are read synchronously: let other work (a server's requests) run now and then.
       if (index % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
-      let outcome: DicomFile;
+      let outcome: FileHeader;
       try {
-        outcome = await readHeader(input, scratch);
+        const header = readHeader(input, reader);
+        outcome = header instanceof Promise ? await header : header;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
         if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(input.name);

@@ -4,7 +4,7 @@
  * Private Creator (PS3.5 7.8.1); "US or SS" / "OB or OW" resolved from the dataset.
  */
 import { isPrivateCreator, isPrivateTag, lookupTag } from './dictionary.ts';
-import type { Dataset, VR } from './model.ts';
+import type { ReadonlyDataset, VR } from './model.ts';
 import { isVR, LONG_LENGTH_VRS } from './model.ts';
 import { PRIVATE_DICTIONARY_JSON } from './private-dictionary-data.ts';
 
@@ -30,7 +30,7 @@ function buildIndex(): Map<string, Map<string, VR>> {
  * VR of private element (gggg,BBee) from the private dictionary: the creator is the value of (gggg,00BB) in the
  * same dataset (PS3.5 7.8.1); keys tried as pydicom does: "ggggBBee", "ggggxxee", "ggxxxxee".
  */
-export function privateVR(tag: number, dataset: Dataset): VR | undefined {
+export function privateVR(tag: number, dataset: ReadonlyDataset): VR | undefined {
   const group = tag >>> 16;
   const block = (tag >>> 8) & 0xff;
   const creator = dataset.string(((group << 16) | block) >>> 0);
@@ -49,7 +49,7 @@ export function privateVR(tag: number, dataset: Dataset): VR | undefined {
 }
 
 /** The VR of an implicit-VR element (dictionary, then private dictionary; private creators LO; else UN). */
-export function implicitVR(tag: number, dataset: Dataset): VR {
+export function implicitVR(tag: number, dataset: ReadonlyDataset): VR {
   if (isPrivateTag(tag)) {
     if (isPrivateCreator(tag)) return 'LO';
     // (gggg,0000-000F) are not private data elements (PS3.5 7.8.1): no creator, so UN.
@@ -63,7 +63,7 @@ export function implicitVR(tag: number, dataset: Dataset): VR {
  * The VR an element written as UN really has, or undefined to keep UN. A standard element keeps UN when its value
  * is too long for its dictionary VR's 16-bit length field (the reason PS3.5 6.2.2 allows UN for it).
  */
-export function vrForUN(tag: number, dataset: Dataset, length: number): VR | undefined {
+export function vrForUN(tag: number, dataset: ReadonlyDataset, length: number): VR | undefined {
   const known = isPrivateTag(tag) ? implicitVR(tag, dataset) : standardVR(tag, dataset);
   if (!known || known === 'UN') return undefined;
   if (!isPrivateTag(tag) && length >= 0xffff && !LONG_LENGTH_VRS.has(known)) return undefined;
@@ -71,7 +71,7 @@ export function vrForUN(tag: number, dataset: Dataset, length: number): VR | und
 }
 
 /** Dictionary VR of a standard tag, resolving "US or SS" / "OB or OW" as pydicom does (filewriter.py). */
-export function standardVR(tag: number, dataset: Dataset): VR | undefined {
+export function standardVR(tag: number, dataset: ReadonlyDataset): VR | undefined {
   if (isPrivateTag(tag)) return undefined;
   const vrs = lookupTag(tag)?.vrs;
   if (!vrs || vrs.length === 0) return undefined;
@@ -86,8 +86,8 @@ export function standardVR(tag: number, dataset: Dataset): VR | undefined {
 }
 
 /** A number from this dataset or the nearest enclosing one (e.g. Pixel Representation for an item's LUT). */
-function inheritedNumber(dataset: Dataset, tag: number): number | undefined {
-  let current: Dataset | undefined = dataset;
+function inheritedNumber(dataset: ReadonlyDataset, tag: number): number | undefined {
+  let current: ReadonlyDataset | undefined = dataset;
   while (current) {
     if (current.has(tag)) return current.number(tag);
     current = current.parent;

@@ -131,7 +131,31 @@ export function elementLength(element: DataElement): number {
   return element.bytes?.length ?? element.deferred?.length ?? 0;
 }
 
-export class Dataset {
+/**
+ * Read access to a dataset, whatever holds it: a parsed `Dataset`, or an `IndexedDataset` (indexed-dataset.ts) that
+ * only records where each element lies in the file's bytes and decodes a value when it is asked for. Code that only
+ * reads a dataset (metadata reports, VR resolution) takes this, so it runs on either without a copy.
+ */
+export interface ReadonlyDataset {
+  /** Specific Character Set terms in force (inherited by sequence items unless they override). */
+  readonly characterSet: readonly string[];
+  /** The dataset holding the sequence this item belongs to (undefined at the top level). */
+  readonly parent: ReadonlyDataset | undefined;
+  has(tag: number): boolean;
+  get(tag: number): ReadonlyElement | undefined;
+  /** Tags in the order they were read (a tag read twice keeps its first place and its last value). */
+  keys(): Iterable<number>;
+  strings(key: number | string): string[];
+  string(key: number | string): string | undefined;
+  numbers(key: number | string): number[];
+  number(key: number | string): number | undefined;
+  items(key: number | string): readonly ReadonlyDataset[];
+}
+
+/** An element read through a ReadonlyDataset: its items are read-only datasets too. */
+export type ReadonlyElement = Omit<DataElement, 'items'> & { readonly items?: readonly ReadonlyDataset[] };
+
+export class Dataset implements ReadonlyDataset {
   readonly elements = new Map<number, DataElement>();
   /** Specific Character Set terms in force for this dataset (inherited by sequence items unless they override). */
   characterSet: readonly string[];
@@ -157,6 +181,9 @@ export class Dataset {
   delete(tag: number): boolean {
     return this.elements.delete(tag);
   }
+  keys(): Iterable<number> {
+    return this.elements.keys();
+  }
   /** Tags in ascending order (the order PS3.5 7.1 requires when writing). */
   tags(): number[] {
     return [...this.elements.keys()].sort((a, b) => a - b);
@@ -170,7 +197,7 @@ export class Dataset {
 
   /** All string values of a text element, charset-decoded, trailing padding removed; [] when absent/empty. */
   strings(key: number | string): string[] {
-    const element = this.get(resolve(key));
+    const element = this.get(tagOfKey(key));
     if (!element?.bytes || element.bytes.length === 0) return [];
     return decodeStrings(element.bytes, element.vr, this.characterSet);
   }
@@ -181,7 +208,7 @@ export class Dataset {
   }
   /** Numeric values of a binary number VR, or of DS / IS text (non-numeric text gives NaN). */
   numbers(key: number | string): number[] {
-    const element = this.get(resolve(key));
+    const element = this.get(tagOfKey(key));
     if (!element?.bytes || element.bytes.length === 0) return [];
     return decodeNumbers(element.bytes, element.vr);
   }
@@ -190,14 +217,14 @@ export class Dataset {
   }
   /** Items of a sequence ([] when absent). */
   items(key: number | string): Dataset[] {
-    return this.get(resolve(key))?.items ?? [];
+    return this.get(tagOfKey(key))?.items ?? [];
   }
 
   // ---- building (phantoms, writers, derived objects) ----
 
   /** Set a text element; the VR defaults to the dictionary's. Values are joined with backslash and padded. */
   setStrings(key: number | string, values: readonly string[] | string, vr?: VR): this {
-    const tag = resolve(key);
+    const tag = tagOfKey(key);
     const resolvedVR = vr ?? dictionaryVR(tag);
     const list = typeof values === 'string' ? [values] : values;
     this.set({ tag, vr: resolvedVR, bytes: encodeStrings(list, resolvedVR, this.characterSet) });
@@ -205,19 +232,19 @@ export class Dataset {
   }
   /** Set a binary-number element (US, SS, UL, SL, FL, FD, SV, UV) or a DS / IS element from numbers. */
   setNumbers(key: number | string, values: readonly number[] | number, vr?: VR): this {
-    const tag = resolve(key);
+    const tag = tagOfKey(key);
     const resolvedVR = vr ?? dictionaryVR(tag);
     const list = typeof values === 'number' ? [values] : values;
     this.set({ tag, vr: resolvedVR, bytes: encodeNumbers(list, resolvedVR) });
     return this;
   }
   setBytes(key: number | string, bytes: Uint8Array, vr?: VR): this {
-    const tag = resolve(key);
+    const tag = tagOfKey(key);
     this.set({ tag, vr: vr ?? dictionaryVR(tag), bytes });
     return this;
   }
   setItems(key: number | string, items: Dataset[]): this {
-    this.set({ tag: resolve(key), vr: 'SQ', items });
+    this.set({ tag: tagOfKey(key), vr: 'SQ', items });
     return this;
   }
 }
@@ -237,7 +264,8 @@ export interface DicomFile {
   warnings?: string[];
 }
 
-function resolve(key: number | string): number {
+/** A tag given as a number or a keyword. */
+export function tagOfKey(key: number | string): number {
   return typeof key === 'number' ? key : tagOf(key);
 }
 

@@ -25,7 +25,8 @@ const SEQUENCE_DELIMITER = 0xfffee0dd;
 const UNDEFINED = 0xffffffff;
 const SPECIFIC_CHARACTER_SET = 0x00080005;
 
-interface Syntax {
+/** How a dataset is encoded: explicit or implicit VR, byte order (PS3.5 7.1, 7.3). */
+export interface Syntax {
   explicit: boolean;
   littleEndian: boolean;
 }
@@ -118,31 +119,10 @@ function parse(
   options: ReadOptions,
 ): { file: DicomFile; stoppedAt: number | undefined; syntax: Syntax; deflated: boolean } {
   const source = options.source;
-  if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty (0 bytes)', { file: source });
-  let offset = 0;
-  let hasPreamble = false;
-  if (bytes.length >= 132 && magicAt(bytes, 128)) {
-    offset = 132;
-    hasPreamble = true;
-  } else if (magicAt(bytes, 0)) {
-    offset = 4;
-  }
+  const located = locateDataset(bytes, source);
+  const { meta, offset, syntax, transferSyntaxUID, hasPreamble } = located;
   const cursor = new Cursor(bytes, source);
-  if (hasPreamble && offset >= bytes.length) cursor.fail('TRUNCATED', 'the file ends right after the DICM preamble');
-
-  const meta = new Dataset();
-  let transferSyntaxUID: string | undefined;
-  if (offset + 8 <= bytes.length && cursor.view.getUint16(offset, true) === 0x0002) {
-    offset = readMeta(cursor, offset, meta);
-    transferSyntaxUID = meta.string(0x00020010);
-  }
-  const syntax = detectSyntax(cursor, offset, transferSyntaxUID, hasPreamble || meta.size > 0);
-  transferSyntaxUID ??= syntax.explicit
-    ? syntax.littleEndian
-      ? TransferSyntax.ExplicitVRLittleEndian
-      : TransferSyntax.ExplicitVRBigEndian
-    : TransferSyntax.ImplicitVRLittleEndian;
-
+  cursor.warnings.push(...located.warnings);
   let body = cursor;
   let bodyOffset = offset;
   if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
@@ -158,8 +138,50 @@ function parse(
   return { file, stoppedAt: end < body.bytes.length ? end : undefined, syntax, deflated: body !== cursor };
 }
 
+/**
+ * Where the dataset of a Part 10 file (or bare dataset) starts and how it is encoded: preamble, File Meta
+ * Information (parsed, it is small) and the syntax, decided as `readDicom` decides it. For readers of the same
+ * bytes that do not build the dataset model (the header index, indexed-dataset.ts).
+ */
+export function locateDataset(
+  bytes: Uint8Array,
+  source: string | undefined,
+): {
+  meta: Dataset;
+  offset: number;
+  syntax: Syntax;
+  transferSyntaxUID: string;
+  hasPreamble: boolean;
+  warnings: string[];
+} {
+  if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty (0 bytes)', { file: source });
+  let offset = 0;
+  let hasPreamble = false;
+  if (bytes.length >= 132 && magicAt(bytes, 128)) {
+    offset = 132;
+    hasPreamble = true;
+  } else if (magicAt(bytes, 0)) {
+    offset = 4;
+  }
+  const cursor = new Cursor(bytes, source);
+  if (hasPreamble && offset >= bytes.length) cursor.fail('TRUNCATED', 'the file ends right after the DICM preamble');
+  const meta = new Dataset();
+  let transferSyntaxUID: string | undefined;
+  if (offset + 8 <= bytes.length && cursor.view.getUint16(offset, true) === 0x0002) {
+    offset = readMeta(cursor, offset, meta);
+    transferSyntaxUID = meta.string(0x00020010);
+  }
+  const syntax = detectSyntax(cursor, offset, transferSyntaxUID, hasPreamble || meta.size > 0);
+  transferSyntaxUID ??= syntax.explicit
+    ? syntax.littleEndian
+      ? TransferSyntax.ExplicitVRLittleEndian
+      : TransferSyntax.ExplicitVRBigEndian
+    : TransferSyntax.ImplicitVRLittleEndian;
+  return { meta, offset, syntax, transferSyntaxUID, hasPreamble, warnings: cursor.warnings };
+}
+
 /** PS3.5 A.5: the dataset is raw DEFLATE (RFC 1951); a zlib wrapper (RFC 1950), which some writers add, is accepted. */
-function inflate(deflated: Uint8Array, source: string | undefined): Uint8Array {
+export function inflate(deflated: Uint8Array, source: string | undefined): Uint8Array {
   try {
     return inflateSync(deflated);
   } catch (error) {
@@ -440,7 +462,8 @@ function readFragments(
   return cursor.fail('TRUNCATED', 'encapsulated Pixel Data has no sequence delimiter (file truncated)');
 }
 
-function decodeCharacterSetTerms(value: Uint8Array): string[] {
+/** The terms of a Specific Character Set value (0008,0005). */
+export function decodeCharacterSetTerms(value: Uint8Array): string[] {
   let text = '';
   for (const byte of value) text += String.fromCharCode(byte);
   return text.split('\\').map((term) => term.replace(/\0/g, '').trim());

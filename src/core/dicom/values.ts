@@ -10,27 +10,77 @@ const SINGLE_VALUE_VRS = new Set<VR>(['LT', 'ST', 'UT', 'UR']);
 
 /** Split a text value into its values, removing the padding PS3.5 6.2 allows. */
 export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly string[]): string[] {
-  const text = CHARSET_VRS.has(vr) ? decodeText(bytes, characterSet, vr) : latin1Decode(bytes);
+  return splitValues(textOf(bytes, 0, bytes.length, vr, characterSet), vr);
+}
+
+/** decodeStrings of the value at bytes[start, end) (no copy, no view). */
+export function decodeStringsAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  vr: VR,
+  characterSet: readonly string[],
+): string[] {
+  return splitValues(textOf(bytes, start, end, vr, characterSet), vr);
+}
+
+/** decodeStringsAt(...)[0] without building the list ('' for an empty value). */
+export function firstStringAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  vr: VR,
+  characterSet: readonly string[],
+): string {
+  const text = textOf(bytes, start, end, vr, characterSet);
+  if (SINGLE_VALUE_VRS.has(vr)) return text.replace(/[\0 ]+$/, '');
+  const delimiter = text.indexOf('\\');
+  if (delimiter < 0 && !needsTrim(text)) return vr === 'PN' ? text.replace(/=+$/, '') : text;
+  return trimValue(delimiter < 0 ? text : text.slice(0, delimiter), vr);
+}
+
+/** The text of bytes[start, end): charset-decoded for the VRs PS3.5 6.1.2.3 names, else ISO 646 / Latin-1. */
+function textOf(bytes: Uint8Array, start: number, end: number, vr: VR, characterSet: readonly string[]): string {
+  // Printable ASCII without ESC reads the same in every character set (see decodeText): no codec, no view.
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte >= 0x80 || byte === 0x1b) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii && end - start <= 32) {
+    let text = '';
+    for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
+    return text;
+  }
+  const value = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+  return CHARSET_VRS.has(vr) && !ascii ? decodeText(value, characterSet, vr) : latin1Decode(value);
+}
+
+function splitValues(text: string, vr: VR): string[] {
   if (SINGLE_VALUE_VRS.has(vr)) {
     // Trailing spaces (and a stray trailing NUL) are padding; leading spaces are significant for these VRs.
     return [text.replace(/[\0 ]+$/, '')];
   }
   // One value without padding (the common case): no split, no regular expressions.
   if (text.indexOf('\\') < 0 && !needsTrim(text)) return vr === 'PN' ? [text.replace(/=+$/, '')] : [text];
-  const values = text.split('\\');
-  return values.map((value) => {
-    if (vr === 'UI') return value.replace(/\0+$/, '').trim();
-    // Empty trailing component groups are not part of the name (PS3.5 6.2.1.1; pydicom drops them too).
-    if (vr === 'PN')
-      return value
-        .replace(/[\0 ]+$/, '')
-        .replace(/^ +/, '')
-        .replace(/=+$/, '');
-    // Leading and trailing spaces are insignificant for the remaining string VRs (PS3.5 6.2).
-    return vr === 'LO' || vr === 'SH' || vr === 'UC'
-      ? value.replace(/[\0 ]+$/, '').replace(/^ +/, '')
-      : value.replace(/\0+$/, '').trim();
-  });
+  return text.split('\\').map((value) => trimValue(value, vr));
+}
+
+function trimValue(value: string, vr: VR): string {
+  if (vr === 'UI') return value.replace(/\0+$/, '').trim();
+  // Empty trailing component groups are not part of the name (PS3.5 6.2.1.1; pydicom drops them too).
+  if (vr === 'PN')
+    return value
+      .replace(/[\0 ]+$/, '')
+      .replace(/^ +/, '')
+      .replace(/=+$/, '');
+  // Leading and trailing spaces are insignificant for the remaining string VRs (PS3.5 6.2).
+  return vr === 'LO' || vr === 'SH' || vr === 'UC'
+    ? value.replace(/[\0 ]+$/, '').replace(/^ +/, '')
+    : value.replace(/\0+$/, '').trim();
 }
 
 /** True when the text may start or end with padding or white space (anything outside printable ASCII counts). */
@@ -47,47 +97,86 @@ function view(bytes: Uint8Array): DataView {
 
 /** Numeric values of a binary VR, or of DS / IS text (non-numeric text gives NaN, empty values are skipped). */
 export function decodeNumbers(bytes: Uint8Array, vr: VR): number[] {
-  const data = view(bytes);
+  return decodeNumbersAt(view(bytes), bytes, 0, bytes.length, vr);
+}
+
+/** decodeNumbers of the value at bytes[start, end); `data` views the same memory as `bytes`. */
+export function decodeNumbersAt(data: DataView, bytes: Uint8Array, start: number, end: number, vr: VR): number[] {
   const out: number[] = [];
-  const read = (size: number, get: (offset: number) => number): number[] => {
-    for (let offset = 0; offset + size <= bytes.length; offset += size) out.push(get(offset));
+  const size = NUMBER_SIZE[vr];
+  if (size !== undefined) {
+    for (let offset = start; offset + size <= end; offset += size) out.push(binaryNumber(data, offset, vr));
     return out;
-  };
+  }
+  if (vr === 'OB' || vr === 'UN') return Array.from(bytes.subarray(start, end));
+  for (const value of decodeStringsAt(bytes, start, end, vr, [])) {
+    if (value === '') continue;
+    out.push(Number(value));
+  }
+  return out;
+}
+
+/** decodeNumbersAt(...)[0] without building the list. */
+export function firstNumberAt(
+  data: DataView,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  vr: VR,
+): number | undefined {
+  const size = NUMBER_SIZE[vr];
+  if (size !== undefined) return start + size <= end ? binaryNumber(data, start, vr) : undefined;
+  if (vr === 'OB' || vr === 'UN') return start < end ? bytes[start] : undefined;
+  const text = textOf(bytes, start, end, vr, []);
+  if (text.indexOf('\\') < 0 && !needsTrim(text)) return text === '' ? undefined : Number(text);
+  for (const value of splitValues(text, vr)) if (value !== '') return Number(value);
+  return undefined;
+}
+
+/** Bytes per value of the binary VRs (AT read as one 32-bit tag, OW as 16-bit words). */
+const NUMBER_SIZE: Partial<Record<VR, number>> = {
+  US: 2,
+  OW: 2,
+  SS: 2,
+  UL: 4,
+  OL: 4,
+  SL: 4,
+  FL: 4,
+  OF: 4,
+  FD: 8,
+  OD: 8,
+  SV: 8,
+  UV: 8,
+  OV: 8,
+  AT: 4,
+};
+
+function binaryNumber(data: DataView, offset: number, vr: VR): number {
   switch (vr) {
     case 'US':
     case 'OW':
-      return read(2, (o) => data.getUint16(o, true));
+      return data.getUint16(offset, true);
     case 'SS':
-      return read(2, (o) => data.getInt16(o, true));
+      return data.getInt16(offset, true);
     case 'UL':
     case 'OL':
-      return read(4, (o) => data.getUint32(o, true));
+      return data.getUint32(offset, true);
     case 'SL':
-      return read(4, (o) => data.getInt32(o, true));
+      return data.getInt32(offset, true);
     case 'FL':
     case 'OF':
-      return read(4, (o) => data.getFloat32(o, true));
+      return data.getFloat32(offset, true);
     case 'FD':
     case 'OD':
-      return read(8, (o) => data.getFloat64(o, true));
+      return data.getFloat64(offset, true);
     case 'SV':
-      return read(8, (o) => Number(data.getBigInt64(o, true)));
+      return Number(data.getBigInt64(offset, true));
     case 'UV':
     case 'OV':
-      return read(8, (o) => Number(data.getBigUint64(o, true)));
-    case 'AT':
-      return read(4, (o) => ((data.getUint16(o, true) << 16) | data.getUint16(o + 2, true)) >>> 0);
-    case 'OB':
-    case 'UN':
-      return Array.from(bytes);
-    default: {
-      const values = decodeStrings(bytes, vr, []);
-      for (const value of values) {
-        if (value === '') continue;
-        out.push(Number(value));
-      }
-      return out;
-    }
+      return Number(data.getBigUint64(offset, true));
+    default:
+      // AT: group and element, each a 16-bit word (PS3.5 6.2).
+      return ((data.getUint16(offset, true) << 16) | data.getUint16(offset + 2, true)) >>> 0;
   }
 }
 

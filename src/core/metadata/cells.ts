@@ -4,7 +4,7 @@
  * report shows what the file says, it never throws over it.
  */
 import { tagToString } from '../dicom/dictionary.ts';
-import { type DataElement, type Dataset, NUMBER_VRS, STRING_VRS } from '../dicom/model.ts';
+import { type ReadonlyElement, type ReadonlyDataset, NUMBER_VRS, STRING_VRS } from '../dicom/model.ts';
 import { decodeNumbers, decodeStrings } from '../dicom/values.ts';
 
 /** A report cell. Dates are UTC instants holding the wall-clock value the file gave (no time zone applied). */
@@ -13,7 +13,7 @@ export type CellValue = string | number | boolean | Date | null;
 /** Excel refuses longer cell texts. */
 export const MAX_CELL_TEXT = 32767;
 
-export function elementCell(element: DataElement | undefined, owner: Dataset): CellValue {
+export function elementCell(element: ReadonlyElement | undefined, owner: ReadonlyDataset): CellValue {
   if (!element) return null;
   if (element.items) return element.items.length === 0 ? null : `${element.items.length} item(s)`;
   if (element.fragments) return `encapsulated (${element.fragments.length - 1} fragment(s))`;

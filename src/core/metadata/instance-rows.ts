@@ -2,7 +2,7 @@
  * DICOM_Metadata rows: the identifiers of each instance, then the columns of its modality's template. Columns of
  * several templates are merged by header in the order first met, so a column keeps its place once rows use it.
  */
-import type { DicomFile } from '../dicom/model.ts';
+import type { ReadonlyDataset } from '../dicom/model.ts';
 import type { CellValue } from './cells.ts';
 import { columnValue, type MetadataTemplate } from './template.ts';
 
@@ -43,7 +43,11 @@ export class InstanceRows {
   }
 
   /** The row of one instance (`name`: the file as the user gave it). */
-  row(name: string, file: DicomFile, template: MetadataTemplate): CellValue[] {
+  row(
+    name: string,
+    file: { dataset: ReadonlyDataset; meta: ReadonlyDataset },
+    template: MetadataTemplate,
+  ): CellValue[] {
     const positions = this.columnsOf(template);
     const dataset = file.dataset;
     const text = (value: string | undefined): CellValue => (value === undefined || value === '' ? null : value);

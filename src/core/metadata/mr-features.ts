@@ -5,7 +5,7 @@
  */
 
 import { tagOf } from '../dicom/dictionary.ts';
-import type { Dataset } from '../dicom/model.ts';
+import type { ReadonlyDataset } from '../dicom/model.ts';
 import { secondsOfTM } from './cells.ts';
 import { inFunctionalGroups } from './path.ts';
 
@@ -52,20 +52,20 @@ export interface MrFeatures {
 
 const tag = (keyword: string): number => tagOf(keyword);
 
-const upperStrings = (dataset: Dataset, keyword: string): string[] =>
+const upperStrings = (dataset: ReadonlyDataset, keyword: string): string[] =>
   dataset
     .strings(keyword)
     .map((value) => value.trim().toUpperCase())
     .filter((value) => value !== '');
 
-function deepStrings(dataset: Dataset, keyword: string): string[] {
+function deepStrings(dataset: ReadonlyDataset, keyword: string): string[] {
   const direct = dataset.strings(keyword);
   if (direct.length > 0 && direct.some((value) => value !== '')) return direct;
   const found = inFunctionalGroups(dataset, tag(keyword));
   return found ? found.owner.strings(found.element.tag) : [];
 }
 
-function deepNumber(dataset: Dataset, ...keywords: string[]): number | undefined {
+function deepNumber(dataset: ReadonlyDataset, ...keywords: string[]): number | undefined {
   for (const keyword of keywords) {
     let value = dataset.number(keyword);
     if (value === undefined) {
@@ -79,7 +79,7 @@ function deepNumber(dataset: Dataset, ...keywords: string[]): number | undefined
 
 const NON_IMAGE_MODALITIES = new Set(['SR', 'PR', 'KO', 'REG', 'RTSTRUCT', 'RTPLAN', 'RAW', 'DOC', 'FID']);
 
-export function mrFeatures(dataset: Dataset): MrFeatures {
+export function mrFeatures(dataset: ReadonlyDataset): MrFeatures {
   const modality = dataset.string('Modality')?.trim().toUpperCase() ?? '';
   const rows = dataset.number('Rows');
   const columns = dataset.number('Columns');
@@ -155,7 +155,7 @@ export interface MrInstanceBasics {
   timeSeconds?: number;
 }
 
-export function mrInstanceBasics(dataset: Dataset): MrInstanceBasics {
+export function mrInstanceBasics(dataset: ReadonlyDataset): MrInstanceBasics {
   const modality = dataset.string('Modality')?.trim().toUpperCase() ?? '';
   const echoNumber = dataset.number('EchoNumbers');
   const echo =

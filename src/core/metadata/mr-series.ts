@@ -4,7 +4,7 @@
  * grouping, field strength and 2D / 3D, each with its reason. Instances are folded in as they are read; only
  * a representative instance's features and a few counters are kept per series and echo.
  */
-import type { Dataset } from '../dicom/model.ts';
+import type { ReadonlyDataset } from '../dicom/model.ts';
 import type { StandardPlane } from '../geometry/orientation.ts';
 import type { CellValue } from './cells.ts';
 import { assignDynamicGroups, type DynamicAssignment } from './dynamic.ts';
@@ -54,7 +54,7 @@ export class MrSeriesCollector {
     return this.series.size;
   }
 
-  add(dataset: Dataset): void {
+  add(dataset: ReadonlyDataset): void {
     // Per instance only what varies within a series; the full features once per series and echo.
     const basics = mrInstanceBasics(dataset);
     const seriesInstanceUID = dataset.string('SeriesInstanceUID') ?? '';

@@ -11,7 +11,7 @@
  * multi-frame object (shared first, then the first frame's), where PS3.3 C.7.6.16 moves most MR / CT attributes.
  */
 import { allKeywords, isPrivateTag, lookupKeyword, lookupTag } from '../dicom/dictionary.ts';
-import type { DataElement, Dataset } from '../dicom/model.ts';
+import type { ReadonlyDataset, ReadonlyElement } from '../dicom/model.ts';
 
 export interface PathSegment {
   /** Full tag, or for a private `(gggg,xxee)` segment the tag with block 0 (resolved through `creator`). */
@@ -107,11 +107,11 @@ function resolveName(name: string, creator: string | undefined): PathSegment {
 
 /** Values found at a path: the elements and the datasets holding them (for the character set). */
 export interface Found {
-  element: DataElement;
-  owner: Dataset;
+  element: ReadonlyElement;
+  owner: ReadonlyDataset;
 }
 
-export function findAttribute(dataset: Dataset, path: AttributePath): Found[] {
+export function findAttribute(dataset: ReadonlyDataset, path: AttributePath): Found[] {
   const out: Found[] = [];
   walk(dataset, path, 0, out);
   if (out.length === 0 && path.segments.length === 1 && !path.segments[0]!.privateBlock) {
@@ -124,7 +124,7 @@ export function findAttribute(dataset: Dataset, path: AttributePath): Found[] {
   return out;
 }
 
-function walk(dataset: Dataset, path: AttributePath, position: number, out: Found[]): void {
+function walk(dataset: ReadonlyDataset, path: AttributePath, position: number, out: Found[]): void {
   const segment = path.segments[position]!;
   const tag = segment.privateBlock
     ? privateTag(dataset, segment.tag, path.creator!)
@@ -145,7 +145,7 @@ function walk(dataset: Dataset, path: AttributePath, position: number, out: Foun
 }
 
 /** (gggg,xxee) -> (gggg,BBee) where (gggg,00BB) holds `creator` (PS3.5 7.8.1). */
-function privateTag(dataset: Dataset, tag: number, creator: string): number | undefined {
+function privateTag(dataset: ReadonlyDataset, tag: number, creator: string): number | undefined {
   const group = tag >>> 16;
   for (let block = 0x10; block <= 0xff; block++) {
     const creatorTag = ((group << 16) | block) >>> 0;
@@ -156,7 +156,7 @@ function privateTag(dataset: Dataset, tag: number, creator: string): number | un
 }
 
 /** A full private tag given with a creator must sit in that creator's block; standard tags pass through. */
-function creatorChecked(dataset: Dataset, tag: number, creator: string | undefined): number | undefined {
+function creatorChecked(dataset: ReadonlyDataset, tag: number, creator: string | undefined): number | undefined {
   if (creator === undefined || !isPrivateTag(tag) || (tag & 0xff00) === 0) return tag;
   return privateTag(dataset, tag & 0xffff00ff, creator);
 }
@@ -165,12 +165,12 @@ const SHARED_GROUPS = 0x52009229;
 const PER_FRAME_GROUPS = 0x52009230;
 
 /** An attribute inside a functional group macro: Shared Functional Groups first, then the first frame's. */
-export function inFunctionalGroups(dataset: Dataset, tag: number): Found | undefined {
+export function inFunctionalGroups(dataset: ReadonlyDataset, tag: number): Found | undefined {
   for (const groupsTag of [SHARED_GROUPS, PER_FRAME_GROUPS]) {
     const groups = dataset.get(groupsTag)?.items?.[0];
     if (!groups) continue;
-    for (const macro of groups.elements.values()) {
-      for (const item of macro.items ?? []) {
+    for (const macroTag of groups.keys()) {
+      for (const item of groups.get(macroTag)?.items ?? []) {
         const element = item.get(tag);
         if (element) return { element, owner: item };
       }

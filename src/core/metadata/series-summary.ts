@@ -3,7 +3,7 @@
  * position along the slice normal per slice): modality, description, counts, dimensions, spacing, orientation,
  * dates, manufacturer / model, protocol.
  */
-import type { Dataset } from '../dicom/model.ts';
+import type { ReadonlyDataset } from '../dicom/model.ts';
 import { dot, type Vec3 } from '../geometry/affine.ts';
 import { sliceNormal } from '../geometry/stack.ts';
 import { type CellValue, parseDA, parseDT, secondsOfTM } from './cells.ts';
@@ -84,7 +84,7 @@ export const SERIES_SUMMARY_COLUMNS = [
 ] as const;
 
 /** Acquisition instant of an instance: AcquisitionDateTime, else date + time of acquisition, else of content. */
-function acquisitionInstant(dataset: Dataset): Date | undefined {
+function acquisitionInstant(dataset: ReadonlyDataset): Date | undefined {
   const dateTime = dataset.string('AcquisitionDateTime');
   if (dateTime) {
     const parsed = parseDT(dateTime);
@@ -103,7 +103,7 @@ function acquisitionInstant(dataset: Dataset): Date | undefined {
   return undefined;
 }
 
-function numbersDeep(dataset: Dataset, tag: number): number[] {
+function numbersDeep(dataset: ReadonlyDataset, tag: number): number[] {
   const direct = dataset.numbers(tag);
   if (direct.length > 0) return direct;
   const found = inFunctionalGroups(dataset, tag);
@@ -119,7 +119,7 @@ export class SeriesSummaryCollector {
     return this.series.size;
   }
 
-  add(dataset: Dataset, transferSyntaxUID: string): void {
+  add(dataset: ReadonlyDataset, transferSyntaxUID: string): void {
     // An instance without SeriesInstanceUID cannot be tied to any other: it is a series of its own.
     const uid = dataset.string('SeriesInstanceUID') ?? `#${this.series.size}`;
     let state = this.series.get(uid);
@@ -179,7 +179,7 @@ export class SeriesSummaryCollector {
   }
 
   /** ImagePositionPatient of the instance, or of every frame of an enhanced multi-frame object. */
-  private positions(dataset: Dataset, frames: number): number[][] {
+  private positions(dataset: ReadonlyDataset, frames: number): number[][] {
     const direct = validNumbers(dataset.numbers(IMAGE_POSITION), 3);
     if (direct) return [direct];
     const out: number[][] = [];

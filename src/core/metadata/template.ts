@@ -3,7 +3,7 @@
  * (docs/metadata.md). The shipped templates are imported here so the core (and a browser) has them; user
  * folders override them file by file (src/io/metadata-config.ts).
  */
-import type { Dataset } from '../dicom/model.ts';
+import type { ReadonlyDataset } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { type CellValue, elementCell } from './cells.ts';
 import { type AttributePath, defaultHeader, findAttribute, PathSyntaxError, parseAttributePath } from './path.ts';
@@ -111,7 +111,7 @@ export function parseTemplate(json: unknown, name: string, source: string): Meta
 }
 
 /** The cell of a column for one dataset: the first alternative path that holds a value. */
-export function columnValue(dataset: Dataset, column: TemplateColumn): CellValue {
+export function columnValue(dataset: ReadonlyDataset, column: TemplateColumn): CellValue {
   for (const path of column.paths) {
     const found = findAttribute(dataset, path);
     if (found.length === 0) continue;
