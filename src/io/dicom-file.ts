@@ -186,14 +186,16 @@ export class HeaderReader {
     const fd = openForReading(path);
     try {
       let length = this.buffer.length;
-      let size: number | undefined;
+      let size = -1;
       for (;;) {
         if (this.buffer.length < length) this.buffer = new Uint8Array(length);
         const got = readPrefix(fd, this.buffer.subarray(0, length), path);
-        const complete = got < length || got >= (size ??= fstatSync(fd).size);
+        // A short read is the whole file; a full one asks for the size (only files larger than the buffer do).
+        if (got === length && size < 0) size = fstatSync(fd).size;
+        const complete = got < length || got >= size;
         const header = this.headerOf(this.buffer.subarray(0, got), path, untilTag, complete);
         if (header) return header;
-        length = Math.min((size ??= fstatSync(fd).size), length * 4);
+        length = Math.min(size, length * 4);
       }
     } catch (error) {
       if (error instanceof MedvoxError) throw error.withFile(path);

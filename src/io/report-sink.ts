@@ -20,8 +20,11 @@ export type ReportFormat = 'xlsx' | 'csv' | 'json';
 export interface ReportTable {
   /** Columns so far; later calls may only append. */
   setColumns(headers: readonly string[]): void;
-  /** One row; `values[i]` belongs to column i (shorter rows leave the rest empty). */
-  addRow(values: readonly CellValue[]): Promise<void>;
+  /**
+   * One row; `values[i]` belongs to column i (shorter rows leave the rest empty). Returns a promise when the row
+   * had to wait for a write (await it before the next row), else undefined: no promise per row.
+   */
+  addRow(values: readonly CellValue[]): Promise<void> | undefined;
   readonly rowCount: number;
 }
 
@@ -48,9 +51,9 @@ class SpooledTable implements ReportTable {
       throw new MedvoxError('INTERNAL', `table ${this.name}: columns may only be appended`);
     this.headers = [...headers];
   }
-  async addRow(values: readonly CellValue[]): Promise<void> {
+  addRow(values: readonly CellValue[]): Promise<void> | undefined {
     this.rowCount++;
-    await this.spool.append(this.encode(this, values));
+    return this.spool.append(this.encode(this, values));
   }
 }
 

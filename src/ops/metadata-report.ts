@@ -152,7 +152,8 @@ export async function metadataReport(options: MetadataReportOptions): Promise<Me
         metadata.setColumns(rows.headers);
         columnsVersion = rows.version;
       }
-      await metadata.addRow(cells);
+      const written = metadata.addRow(cells);
+      if (written !== undefined) await written;
       summary.add(dataset, outcome.transferSyntaxUID);
       if (modality?.trim().toUpperCase() === 'MR') mr.add(dataset);
       result.instances++;

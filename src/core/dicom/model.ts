@@ -150,6 +150,19 @@ export interface ReadonlyDataset {
   numbers(key: number | string): number[];
   number(key: number | string): number | undefined;
   items(key: number | string): readonly ReadonlyDataset[];
+  /**
+   * Where the value of `tag` lies, written into `into` (no allocation): false when the element is absent or holds no
+   * bytes (a sequence, encapsulated or deferred Pixel Data). For hot loops that decode values themselves.
+   */
+  locate(tag: number, into: ValueLocation): boolean;
+}
+
+/** A value's place: `bytes[start, end)` in little-endian order, and its VR. */
+export interface ValueLocation {
+  bytes: Uint8Array;
+  start: number;
+  end: number;
+  vr: VR;
 }
 
 /** An element read through a ReadonlyDataset: its items are read-only datasets too. */
@@ -183,6 +196,15 @@ export class Dataset implements ReadonlyDataset {
   }
   keys(): Iterable<number> {
     return this.elements.keys();
+  }
+  locate(tag: number, into: ValueLocation): boolean {
+    const element = this.elements.get(tag);
+    if (!element?.bytes) return false;
+    into.bytes = element.bytes;
+    into.start = 0;
+    into.end = element.bytes.length;
+    into.vr = element.vr;
+    return true;
   }
   /** Tags in ascending order (the order PS3.5 7.1 requires when writing). */
   tags(): number[] {

@@ -119,10 +119,12 @@ function parse(
   options: ReadOptions,
 ): { file: DicomFile; stoppedAt: number | undefined; syntax: Syntax; deflated: boolean } {
   const source = options.source;
-  const located = locateDataset(bytes, source);
-  const { meta, offset, syntax, transferSyntaxUID, hasPreamble } = located;
   const cursor = new Cursor(bytes, source);
-  cursor.warnings.push(...located.warnings);
+  const meta = new Dataset();
+  const { offset, syntax, transferSyntaxUID, hasPreamble } = locateDataset(bytes, source, (start) => {
+    const next = readMeta(cursor, start, meta);
+    return { offset: next, transferSyntaxUID: meta.string(0x00020010), hasElements: meta.size > 0 };
+  });
   let body = cursor;
   let bodyOffset = offset;
   if (transferSyntaxUID === TransferSyntax.DeflatedExplicitVRLittleEndian) {
@@ -139,21 +141,25 @@ function parse(
 }
 
 /**
- * Where the dataset of a Part 10 file (or bare dataset) starts and how it is encoded: preamble, File Meta
- * Information (parsed, it is small) and the syntax, decided as `readDicom` decides it. For readers of the same
- * bytes that do not build the dataset model (the header index, indexed-dataset.ts).
+ * Reads the File Meta Information elements from `offset` (while the group is 0002, always explicit VR little endian,
+ * PS3.10 7.1); returns the offset after them, the Transfer Syntax UID, and whether any element was read.
+ */
+export type MetaReader = (offset: number) => {
+  offset: number;
+  transferSyntaxUID: string | undefined;
+  hasElements: boolean;
+};
+
+/**
+ * Where the dataset of a Part 10 file (or bare dataset) starts and how it is encoded: preamble, File Meta Information
+ * (read by `readMeta`, into a Dataset here or an index in header-scan.ts) and the syntax, decided as `readDicom`
+ * decides it.
  */
 export function locateDataset(
   bytes: Uint8Array,
   source: string | undefined,
-): {
-  meta: Dataset;
-  offset: number;
-  syntax: Syntax;
-  transferSyntaxUID: string;
-  hasPreamble: boolean;
-  warnings: string[];
-} {
+  readMeta: MetaReader,
+): { offset: number; syntax: Syntax; transferSyntaxUID: string; hasPreamble: boolean } {
   if (bytes.length === 0) throw new MedvoxError('EMPTY_FILE', 'the file is empty (0 bytes)', { file: source });
   let offset = 0;
   let hasPreamble = false;
@@ -165,19 +171,21 @@ export function locateDataset(
   }
   const cursor = new Cursor(bytes, source);
   if (hasPreamble && offset >= bytes.length) cursor.fail('TRUNCATED', 'the file ends right after the DICM preamble');
-  const meta = new Dataset();
   let transferSyntaxUID: string | undefined;
+  let hasMeta = false;
   if (offset + 8 <= bytes.length && cursor.view.getUint16(offset, true) === 0x0002) {
-    offset = readMeta(cursor, offset, meta);
-    transferSyntaxUID = meta.string(0x00020010);
+    const meta = readMeta(offset);
+    offset = meta.offset;
+    transferSyntaxUID = meta.transferSyntaxUID;
+    hasMeta = meta.hasElements;
   }
-  const syntax = detectSyntax(cursor, offset, transferSyntaxUID, hasPreamble || meta.size > 0);
+  const syntax = detectSyntax(cursor, offset, transferSyntaxUID, hasPreamble || hasMeta);
   transferSyntaxUID ??= syntax.explicit
     ? syntax.littleEndian
       ? TransferSyntax.ExplicitVRLittleEndian
       : TransferSyntax.ExplicitVRBigEndian
     : TransferSyntax.ImplicitVRLittleEndian;
-  return { meta, offset, syntax, transferSyntaxUID, hasPreamble, warnings: cursor.warnings };
+  return { offset, syntax, transferSyntaxUID, hasPreamble };
 }
 
 /** PS3.5 A.5: the dataset is raw DEFLATE (RFC 1951); a zlib wrapper (RFC 1950), which some writers add, is accepted. */

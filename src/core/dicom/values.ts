@@ -10,7 +10,7 @@ const SINGLE_VALUE_VRS = new Set<VR>(['LT', 'ST', 'UT', 'UR']);
 
 /** Split a text value into its values, removing the padding PS3.5 6.2 allows. */
 export function decodeStrings(bytes: Uint8Array, vr: VR, characterSet: readonly string[]): string[] {
-  return splitValues(textOf(bytes, 0, bytes.length, vr, characterSet), vr);
+  return splitValues(textAt(bytes, 0, bytes.length, vr, characterSet), vr);
 }
 
 /** decodeStrings of the value at bytes[start, end) (no copy, no view). */
@@ -21,7 +21,7 @@ export function decodeStringsAt(
   vr: VR,
   characterSet: readonly string[],
 ): string[] {
-  return splitValues(textOf(bytes, start, end, vr, characterSet), vr);
+  return splitValues(textAt(bytes, start, end, vr, characterSet), vr);
 }
 
 /** decodeStringsAt(...)[0] without building the list ('' for an empty value). */
@@ -32,15 +32,24 @@ export function firstStringAt(
   vr: VR,
   characterSet: readonly string[],
 ): string {
-  const text = textOf(bytes, start, end, vr, characterSet);
+  return firstValue(textAt(bytes, start, end, vr, characterSet), vr);
+}
+
+/** splitValues(text, vr)[0] without building the list. */
+export function firstValue(text: string, vr: VR): string {
   if (SINGLE_VALUE_VRS.has(vr)) return text.replace(/[\0 ]+$/, '');
   const delimiter = text.indexOf('\\');
   if (delimiter < 0 && !needsTrim(text)) return vr === 'PN' ? text.replace(/=+$/, '') : text;
   return trimValue(delimiter < 0 ? text : text.slice(0, delimiter), vr);
 }
 
+/** True when the text of a `vr` value holds more than one value (backslash-separated, PS3.5 6.4). */
+export function isMultiValued(text: string, vr: VR): boolean {
+  return !SINGLE_VALUE_VRS.has(vr) && text.indexOf('\\') >= 0;
+}
+
 /** The text of bytes[start, end): charset-decoded for the VRs PS3.5 6.1.2.3 names, else ISO 646 / Latin-1. */
-function textOf(bytes: Uint8Array, start: number, end: number, vr: VR, characterSet: readonly string[]): string {
+export function textAt(bytes: Uint8Array, start: number, end: number, vr: VR, characterSet: readonly string[]): string {
   // Printable ASCII without ESC reads the same in every character set (see decodeText): no codec, no view.
   let ascii = true;
   for (let i = start; i < end; i++) {
@@ -59,7 +68,8 @@ function textOf(bytes: Uint8Array, start: number, end: number, vr: VR, character
   return CHARSET_VRS.has(vr) && !ascii ? decodeText(value, characterSet, vr) : latin1Decode(value);
 }
 
-function splitValues(text: string, vr: VR): string[] {
+/** The values of a text value, padding removed (PS3.5 6.2). */
+export function splitValues(text: string, vr: VR): string[] {
   if (SINGLE_VALUE_VRS.has(vr)) {
     // Trailing spaces (and a stray trailing NUL) are padding; leading spaces are significant for these VRs.
     return [text.replace(/[\0 ]+$/, '')];
@@ -70,6 +80,8 @@ function splitValues(text: string, vr: VR): string[] {
 }
 
 function trimValue(value: string, vr: VR): string {
+  // Nothing to remove (the common case): no regular expression.
+  if (!needsTrim(value) && (vr !== 'PN' || value.charCodeAt(value.length - 1) !== 0x3d)) return value;
   if (vr === 'UI') return value.replace(/\0+$/, '').trim();
   // Empty trailing component groups are not part of the name (PS3.5 6.2.1.1; pydicom drops them too).
   if (vr === 'PN')
@@ -127,7 +139,7 @@ export function firstNumberAt(
   const size = NUMBER_SIZE[vr];
   if (size !== undefined) return start + size <= end ? binaryNumber(data, start, vr) : undefined;
   if (vr === 'OB' || vr === 'UN') return start < end ? bytes[start] : undefined;
-  const text = textOf(bytes, start, end, vr, []);
+  const text = textAt(bytes, start, end, vr, []);
   if (text.indexOf('\\') < 0 && !needsTrim(text)) return text === '' ? undefined : Number(text);
   for (const value of splitValues(text, vr)) if (value !== '') return Number(value);
   return undefined;

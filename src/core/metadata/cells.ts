@@ -4,8 +4,8 @@
  * report shows what the file says, it never throws over it.
  */
 import { tagToString } from '../dicom/dictionary.ts';
-import { type ReadonlyElement, type ReadonlyDataset, NUMBER_VRS, STRING_VRS } from '../dicom/model.ts';
-import { decodeNumbers, decodeStrings } from '../dicom/values.ts';
+import { NUMBER_VRS, type ReadonlyDataset, type ReadonlyElement, STRING_VRS, type VR } from '../dicom/model.ts';
+import { decodeNumbers, firstValue, isMultiValued, splitValues, textAt } from '../dicom/values.ts';
 
 /** A report cell. Dates are UTC instants holding the wall-clock value the file gave (no time zone applied). */
 export type CellValue = string | number | boolean | Date | null;
@@ -18,29 +18,44 @@ export function elementCell(element: ReadonlyElement | undefined, owner: Readonl
   if (element.items) return element.items.length === 0 ? null : `${element.items.length} item(s)`;
   if (element.fragments) return `encapsulated (${element.fragments.length - 1} fragment(s))`;
   const bytes = element.bytes;
-  if (!bytes || bytes.length === 0) return null;
-  const vr = element.vr;
+  if (!bytes) return null;
+  return valueCell(bytes, 0, bytes.length, element.vr, owner.characterSet);
+}
+
+/** The cell of the value at bytes[start, end) (see ReadonlyDataset.locate). */
+export function valueCell(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  vr: VR,
+  characterSet: readonly string[],
+): CellValue {
+  if (end <= start) return null;
   if (STRING_VRS.has(vr)) {
-    const values = decodeStrings(bytes, vr, owner.characterSet);
-    if (values.every((value) => value === '')) return null;
-    if (values.length === 1) {
-      const value = values[0]!;
-      if (vr === 'DS' || vr === 'IS') return numberOrText(value);
-      if (vr === 'DA') return parseDA(value) ?? value;
-      if (vr === 'DT') return parseDT(value) ?? value;
-      if (vr === 'TM') return formatTM(value);
+    const text = textAt(bytes, start, end, vr, characterSet);
+    if (isMultiValued(text, vr)) {
+      const values = splitValues(text, vr);
+      if (values.every((value) => value === '')) return null;
+      return clip(values.join('\\'));
     }
-    return clip(values.join('\\'));
+    const value = firstValue(text, vr);
+    if (value === '') return null;
+    if (vr === 'DS' || vr === 'IS') return numberOrText(value);
+    if (vr === 'DA') return parseDA(value) ?? value;
+    if (vr === 'DT') return parseDT(value) ?? value;
+    if (vr === 'TM') return formatTM(value);
+    return clip(value);
   }
-  if (vr === 'AT') return decodeNumbers(bytes, vr).map(tagToString).join('\\');
+  const value = bytes.subarray(start, end);
+  if (vr === 'AT') return decodeNumbers(value, vr).map(tagToString).join('\\');
   if (NUMBER_VRS.has(vr)) {
-    const values = decodeNumbers(bytes, vr);
+    const values = decodeNumbers(value, vr);
     if (values.length === 1) return Number.isFinite(values[0]!) ? values[0]! : String(values[0]);
     return clip(values.join('\\'));
   }
   // OB / OW / OF / UN ...: a private text value sent as UN is shown as text; other bytes by their size.
-  if (isPrintable(bytes)) return clip(latin1(bytes).replace(/[\0 ]+$/, ''));
-  return `<${bytes.length} bytes>`;
+  if (isPrintable(value)) return clip(latin1(value).replace(/[\0 ]+$/, ''));
+  return `<${value.length} bytes>`;
 }
 
 function numberOrText(value: string): CellValue {
@@ -50,6 +65,9 @@ function numberOrText(value: string): CellValue {
 
 /** DA (PS3.5 6.2): YYYYMMDD; the ACR-NEMA form YYYY.MM.DD is accepted too. */
 export function parseDA(value: string): Date | undefined {
+  if (value.length === 8 && digitsAt(value, 0, 8)) {
+    return validDate(digits(value, 0, 4), digits(value, 4, 2), digits(value, 6, 2), 0, 0, 0, 0);
+  }
   const match = /^(\d{4})\.?(\d{2})\.?(\d{2})$/.exec(value.trim());
   if (!match) return undefined;
   return validDate(Number(match[1]), Number(match[2]), Number(match[3]), 0, 0, 0, 0);
@@ -74,6 +92,8 @@ function validDate(y: number, mo: number, d: number, h: number, mi: number, s: n
 
 /** TM (PS3.5 6.2) HHMMSS.FFFFFF (or the ACR-NEMA HH:MM:SS) as HH:MM:SS[.F]; anything else unchanged. */
 export function formatTM(value: string): string {
+  if (value.length === 6 && digitsAt(value, 0, 6))
+    return `${value.slice(0, 2)}:${value.slice(2, 4)}:${value.slice(4, 6)}`;
   const match = /^(\d{2}):?(\d{2})?:?(\d{2})?(\.\d{1,6})?$/.exec(value.trim());
   if (!match) return value;
   const [, h, m, s, f] = match;
@@ -83,9 +103,26 @@ export function formatTM(value: string): string {
 /** Seconds since midnight of a TM value (for ordering acquisitions), or undefined. */
 export function secondsOfTM(value: string | undefined): number | undefined {
   if (!value) return undefined;
+  if (value.length === 6 && digitsAt(value, 0, 6))
+    return digits(value, 0, 2) * 3600 + digits(value, 2, 2) * 60 + digits(value, 4, 2);
   const match = /^(\d{2}):?(\d{2})?:?(\d{2})?(\.\d{1,6})?$/.exec(value.trim());
   if (!match) return undefined;
   return Number(match[1]) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) + Number(match[4] ?? 0);
+}
+
+/** True when value[start, start + count) are ASCII digits (the common DA / TM forms, parsed without a RegExp). */
+function digitsAt(value: string, start: number, count: number): boolean {
+  for (let i = start; i < start + count; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
+
+function digits(value: string, start: number, count: number): number {
+  let number = 0;
+  for (let i = start; i < start + count; i++) number = number * 10 + value.charCodeAt(i) - 0x30;
+  return number;
 }
 
 function isPrintable(bytes: Uint8Array): boolean {

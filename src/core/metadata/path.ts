@@ -29,6 +29,8 @@ export interface AttributePath {
   /** Private Creator (PS3.5 7.8.1) that private segments must belong to. */
   creator?: string;
   text: string;
+  /** The tag when the path is one keyword or full tag without a creator: found as `dataset.get(plainTag)`. */
+  plainTag?: number;
 }
 
 /** Why a path did not parse; the template layer turns it into a TEMPLATE_INVALID error naming the file. */
@@ -63,6 +65,7 @@ export function parseAttributePath(text: string, creator?: string): AttributePat
   });
   const path: AttributePath = { segments, text: trimmed };
   if (creator !== undefined) path.creator = creator;
+  else if (segments.length === 1 && !segments[0]!.privateBlock) path.plainTag = segments[0]!.tag;
   return path;
 }
 

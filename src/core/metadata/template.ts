@@ -3,9 +3,9 @@
  * (docs/metadata.md). The shipped templates are imported here so the core (and a browser) has them; user
  * folders override them file by file (src/io/metadata-config.ts).
  */
-import type { ReadonlyDataset } from '../dicom/model.ts';
+import type { ReadonlyDataset, ValueLocation } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
-import { type CellValue, elementCell } from './cells.ts';
+import { type CellValue, elementCell, valueCell } from './cells.ts';
 import { type AttributePath, defaultHeader, findAttribute, PathSyntaxError, parseAttributePath } from './path.ts';
 import ctTemplate from './templates/ct.json' with { type: 'json' };
 import defaultTemplate from './templates/default.json' with { type: 'json' };
@@ -110,9 +110,18 @@ export function parseTemplate(json: unknown, name: string, source: string): Meta
   return template;
 }
 
+/** Reused by columnValue: where a plain attribute's value lies. */
+const location: ValueLocation = { bytes: new Uint8Array(0), start: 0, end: 0, vr: 'UN' };
+
 /** The cell of a column for one dataset: the first alternative path that holds a value. */
 export function columnValue(dataset: ReadonlyDataset, column: TemplateColumn): CellValue {
   for (const path of column.paths) {
+    // A plain keyword or tag present at the top level (most columns): its value, without the path machinery.
+    if (path.plainTag !== undefined && dataset.locate(path.plainTag, location)) {
+      const value = valueCell(location.bytes, location.start, location.end, location.vr, dataset.characterSet);
+      if (value !== null) return value;
+      continue;
+    }
     const found = findAttribute(dataset, path);
     if (found.length === 0) continue;
     if (found.length === 1) {
