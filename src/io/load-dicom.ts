@@ -5,7 +5,7 @@ import type { DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { detachDataset, readDicomFileHeadFirst } from './dicom-file.ts';
-import { type InputFile, scanInputs } from './scan.ts';
+import { type InputFile, listInputs } from './scan.ts';
 
 export interface LoadResult {
   files: DicomFile[];
@@ -37,8 +37,7 @@ export interface LoadOptions extends Omit<ReadOptions, 'source'> {
 
 export async function loadDicomInputs(inputs: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
   const result: LoadResult = { files: [], notDicom: [], failed: [] };
-  const candidates: InputFile[] = [];
-  for await (const input of scanInputs(inputs)) candidates.push(input);
+  const candidates: InputFile[] = await listInputs(inputs);
   const slots: Array<DicomFile | MedvoxError | 'not-dicom'> = new Array(candidates.length);
   let next = 0;
   let done = 0;

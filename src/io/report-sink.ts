@@ -12,7 +12,7 @@ import { MedvoxError } from '../core/errors.ts';
 import type { CellValue } from '../core/metadata/cells.ts';
 import { ensureDirectory } from './atomic.ts';
 import { Spool } from './spool.ts';
-import { workbookParts, xlsxRow } from './xlsx.ts';
+import { workbookParts, XlsxRows } from './xlsx.ts';
 import { ZipWriter } from './zip-writer.ts';
 
 export type ReportFormat = 'xlsx' | 'csv' | 'json';
@@ -41,6 +41,8 @@ class SpooledTable implements ReportTable {
   rowCount = 0;
   /** Longest text per column (capped), for the column widths of a workbook. */
   widths: number[] = [];
+  /** The workbook's rows (xlsx only). */
+  readonly xlsx = new XlsxRows(this.widths);
   constructor(
     readonly name: string,
     readonly spool: Spool,
@@ -97,7 +99,7 @@ export async function createReportSink(format: ReportFormat, output: string): Pr
 
   if (format === 'xlsx') {
     return {
-      table: (name) => table(name, (t, values) => xlsxRow(t.rowCount + 1, values, t.widths)),
+      table: (name) => table(name, (t, values) => t.xlsx.row(t.rowCount + 1, values)),
       abort: cleanup,
       close: () =>
         finish(async () => {

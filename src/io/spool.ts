@@ -1,6 +1,6 @@
 /**
  * Text held back until the end: the body of a sheet whose header (columns discovered while rows stream in) can
- * only be written last. Up to 8 Mi characters stay in memory (a few thousand rows: no file I/O at all); past that
+ * only be written last. Up to 8 MiB (UTF-8) stay in memory (a few thousand rows: no file I/O at all); past that
  * everything goes to a temporary file in large chunks, so memory stays bounded whatever the number of rows.
  */
 import { createReadStream } from 'node:fs';
@@ -11,12 +11,18 @@ import { MedvoxError } from '../core/errors.ts';
 const KEEP_IN_MEMORY = 1 << 23;
 const FLUSH_AT = 1 << 20;
 
+/** Bytes of one in-memory chunk (a row never spans two: a longer one gets a chunk of its own). */
+const CHUNK = 1 << 20;
+
 export class Spool {
   /**
-   * The text not yet written out, as UTF-8. Kept as bytes, not as the appended strings: thousands of row strings
-   * (each a tree of concatenations) surviving until the end made the garbage collector copy them again and again.
+   * The text not yet written out, as UTF-8 in chunks. Kept as bytes, not as the appended strings: thousands of row
+   * strings (each a tree of concatenations) surviving until the end made the garbage collector copy them again and
+   * again; and in chunks, not one growing buffer, so nothing is copied as it grows.
    */
-  private buffer = Buffer.allocUnsafe(1 << 16);
+  private chunks: Buffer[] = [];
+  /** Bytes used in the last chunk. */
+  private used = 0;
   private pending = 0;
   private handle: FileHandle | undefined;
   /** Bytes appended so far (0: nothing to read back). */
@@ -24,39 +30,49 @@ export class Spool {
 
   constructor(readonly path: string) {}
 
-  /** Append text; resolves at once unless a chunk had to be written out. */
+  /** Append text; returns a promise only when a chunk had to be written out (await it before appending more). */
   append(text: string): Promise<void> | undefined {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    if (this.pending + text.length * 3 > this.buffer.length) {
-      const needed = this.pending + text.length * 3;
-      if (this.handle === undefined && needed <= KEEP_IN_MEMORY + FLUSH_AT) {
-        const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
-        this.buffer.copy(grown, 0, 0, this.pending);
-        this.buffer = grown;
-      } else if (this.pending > 0) return this.flush().then(() => this.append(text));
-      else this.buffer = Buffer.allocUnsafe(needed);
+    const room = text.length * 3;
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.used + room > chunk.length) {
+      // The full chunk keeps only its written bytes.
+      if (chunk !== undefined) this.chunks[this.chunks.length - 1] = chunk.subarray(0, this.used);
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK, room));
+      this.chunks.push(chunk);
+      this.used = 0;
     }
-    const written = this.buffer.write(text, this.pending, 'utf8');
+    const written = chunk.write(text, this.used, 'utf8');
+    this.used += written;
     this.pending += written;
     this.length += written;
     if (this.pending >= (this.handle ? FLUSH_AT : KEEP_IN_MEMORY)) return this.flush();
     return undefined;
   }
 
+  /** The bytes held in memory, chunk by chunk. */
+  private held(): Buffer[] {
+    return this.chunks.map((chunk, i) => (i === this.chunks.length - 1 ? chunk.subarray(0, this.used) : chunk));
+  }
+
   private async flush(): Promise<void> {
     if (this.pending === 0) return;
-    const bytes = this.buffer.subarray(0, this.pending);
+    const held = this.held();
+    this.chunks = [];
+    this.used = 0;
+    this.pending = 0;
     try {
       this.handle ??= await open(this.path, 'w');
-      let done = 0;
-      while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      for (const bytes of held) {
+        let done = 0;
+        while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      }
     } catch (error) {
       throw new MedvoxError('IO_ERROR', `cannot write a temporary file: ${(error as Error).message}`, {
         file: this.path,
         cause: error,
       });
     }
-    this.pending = 0;
   }
 
   /** The spooled text as UTF-8 chunks (the file, then what is still buffered). */
@@ -66,15 +82,16 @@ export class Spool {
       await this.handle.close();
       this.handle = undefined;
       yield* createReadStream(this.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
-    } else if (this.pending > 0) {
-      yield this.buffer.subarray(0, this.pending);
+    } else {
+      for (const bytes of this.held()) if (bytes.length > 0) yield bytes;
     }
   }
 
   async dispose(): Promise<void> {
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
-    this.buffer = Buffer.allocUnsafe(0);
+    this.chunks = [];
+    this.used = 0;
     this.pending = 0;
     await rm(this.path, { force: true });
   }

@@ -25,9 +25,12 @@ export function columnName(index: number): string {
 // XML 1.0 forbids most control characters even when escaped; they are dropped.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to remove
 const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters escapeXml changes or removes
+const NEEDS_ESCAPE = /[&<>"\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 
 export function escapeXml(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
   return text.replace(INVALID_XML, '').replace(/[&<>"]/g, (ch) => ESCAPES[ch]!);
 }
 
@@ -36,38 +39,60 @@ export function excelSerial(date: Date): number {
   return date.getTime() / 86400000 + 25569;
 }
 
-function cell(ref: string, value: Exclude<CellValue, null>, widths: number[], column: number): string {
+/**
+ * A cell's XML after its reference (`<c r="B7"` + this), or '' for no cell; widens `widths[column]` to fit the value.
+ */
+function cellTail(value: Exclude<CellValue, null>, widths: number[], column: number): string {
   let width: number;
   let xml: string;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return cell(ref, String(value), widths, column);
-    xml = `<c r="${ref}"><v>${value}</v></c>`;
-    width = String(value).length;
+    if (!Number.isFinite(value)) return cellTail(String(value), widths, column);
+    const text = String(value);
+    xml = `><v>${text}</v></c>`;
+    width = text.length;
   } else if (typeof value === 'boolean') {
-    xml = `<c r="${ref}" t="b"><v>${value ? 1 : 0}</v></c>`;
+    xml = ` t="b"><v>${value ? 1 : 0}</v></c>`;
     width = 5;
   } else if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) return '';
     const dateOnly = value.getTime() % 86400000 === 0;
-    xml = `<c r="${ref}" s="${dateOnly ? STYLE_DATE : STYLE_DATETIME}"><v>${excelSerial(value)}</v></c>`;
+    xml = ` s="${dateOnly ? STYLE_DATE : STYLE_DATETIME}"><v>${excelSerial(value)}</v></c>`;
     width = dateOnly ? 10 : 19;
   } else {
-    xml = `<c r="${ref}" t="inlineStr"><is><t xml:space="preserve">${escapeXml(value)}</t></is></c>`;
+    xml = ` t="inlineStr"><is><t xml:space="preserve">${escapeXml(value)}</t></is></c>`;
     width = value.length;
   }
   if ((widths[column] ?? 0) < width) widths[column] = Math.min(width, MAX_WIDTH);
   return xml;
 }
 
-/** One <row>; null cells are left out (empty). */
-export function xlsxRow(rowNumber: number, values: readonly CellValue[], widths: number[]): string {
-  let xml = `<row r="${rowNumber}">`;
-  for (let column = 0; column < values.length; column++) {
-    const value = values[column];
-    if (value === null || value === undefined || value === '') continue;
-    xml += cell(`${columnName(column)}${rowNumber}`, value, widths, column);
+/**
+ * The <row> elements of one sheet; null cells are left out (empty). A column's XML is kept from the previous row and reused while the value is the
+ * same (===): the instances of a series repeat most of their values.
+ */
+export class XlsxRows {
+  private readonly lastValues: CellValue[] = [];
+  private readonly lastTails: string[] = [];
+
+  /** `widths`: longest text per column so far (capped), widened as rows are written. */
+  constructor(readonly widths: number[]) {}
+
+  row(rowNumber: number, values: readonly CellValue[]): string {
+    let xml = `<row r="${rowNumber}">`;
+    for (let column = 0; column < values.length; column++) {
+      const value = values[column];
+      if (value === null || value === undefined || value === '') continue;
+      let tail: string;
+      if (this.lastValues[column] === value) tail = this.lastTails[column]!;
+      else {
+        tail = cellTail(value, this.widths, column);
+        this.lastValues[column] = value;
+        this.lastTails[column] = tail;
+      }
+      if (tail !== '') xml += `<c r="${columnName(column)}${rowNumber}"${tail}`;
+    }
+    return `${xml}</row>`;
   }
-  return `${xml}</row>`;
 }
 
 export interface SheetSource {

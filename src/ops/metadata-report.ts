@@ -16,7 +16,7 @@ import { SERIES_SUMMARY_COLUMNS, SeriesSummaryCollector } from '../core/metadata
 import { TemplateSet } from '../core/metadata/template.ts';
 import { type FileHeader, HeaderReader } from '../io/dicom-file.ts';
 import { createReportSink, type ReportFormat } from '../io/report-sink.ts';
-import { type InputFile, scanInputs } from '../io/scan.ts';
+import { type InputFile, listInputs } from '../io/scan.ts';
 
 export interface MetadataProgress {
   phase: 'read' | 'write';
@@ -95,9 +95,8 @@ export async function metadataReport(options: MetadataReportOptions): Promise<Me
   const config = isMrConfig(options.mrConfig) ? options.mrConfig : loadMrConfig(options.mrConfig, 'mrConfig option');
   const report = options.onProgress ?? (() => {});
 
-  const candidates: InputFile[] = [];
-  for await (const input of scanInputs(options.inputs)) candidates.push(input);
-  if (options.files) candidates.push(...options.files);
+  const candidates: InputFile[] = await listInputs(options.inputs);
+  if (options.files) for (const file of options.files) candidates.push(file);
 
   const result: MetadataReportResult = {
     outputs: [],

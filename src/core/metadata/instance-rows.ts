@@ -4,7 +4,7 @@
  */
 import type { ReadonlyDataset } from '../dicom/model.ts';
 import type { CellValue } from './cells.ts';
-import { columnValue, type MetadataTemplate } from './template.ts';
+import { CellMemo, columnValue, type MetadataTemplate } from './template.ts';
 
 export const IDENTIFIER_COLUMNS = [
   'File',
@@ -21,6 +21,7 @@ export const IDENTIFIER_COLUMNS = [
 export class InstanceRows {
   readonly headers: string[] = [...IDENTIFIER_COLUMNS];
   private readonly positions = new Map<MetadataTemplate, number[]>();
+  private readonly memos = new Map<MetadataTemplate, CellMemo[]>();
   private readonly indexOf = new Map<string, number>(this.headers.map((header, index) => [header, index]));
   /** Bumped when columns were appended (the table's header must be updated). */
   version = 0;
@@ -66,9 +67,13 @@ export class InstanceRows {
     cells[6] = text(dataset.string('SOPClassUID') ?? file.meta.string('MediaStorageSOPClassUID'));
     cells[7] = number('SeriesNumber');
     cells[8] = number('InstanceNumber');
-    template.columns.forEach((column, i) => {
-      cells[positions[i]!] = columnValue(dataset, column);
-    });
+    let memos = this.memos.get(template);
+    if (!memos) {
+      memos = template.columns.map(() => new CellMemo());
+      this.memos.set(template, memos);
+    }
+    const columns = template.columns;
+    for (let i = 0; i < columns.length; i++) cells[positions[i]!] = columnValue(dataset, columns[i]!, memos[i]);
     return cells;
   }
 }

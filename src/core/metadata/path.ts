@@ -166,10 +166,11 @@ function creatorChecked(dataset: ReadonlyDataset, tag: number, creator: string |
 
 const SHARED_GROUPS = 0x52009229;
 const PER_FRAME_GROUPS = 0x52009230;
+const FUNCTIONAL_GROUPS = [SHARED_GROUPS, PER_FRAME_GROUPS] as const;
 
 /** An attribute inside a functional group macro: Shared Functional Groups first, then the first frame's. */
 export function inFunctionalGroups(dataset: ReadonlyDataset, tag: number): Found | undefined {
-  for (const groupsTag of [SHARED_GROUPS, PER_FRAME_GROUPS]) {
+  for (const groupsTag of FUNCTIONAL_GROUPS) {
     const groups = dataset.get(groupsTag)?.items?.[0];
     if (!groups) continue;
     for (const macroTag of groups.keys()) {

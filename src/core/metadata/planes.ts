@@ -1,11 +1,13 @@
 /** The standard plane of a series from its instances' orientations (core/geometry decides each instance). */
-import { type StandardPlane, standardPlane } from '../geometry/orientation.ts';
+import { type PlaneDecision, type StandardPlane, standardPlane } from '../geometry/orientation.ts';
 
 export interface PlaneCounts {
   counts: Map<StandardPlane, number>;
   /** Reason of the first instance of each plane (angle from the axis). */
   reasons: Map<StandardPlane, string>;
   missing: number;
+  /** The last orientation decided and its decision: the slices of a series share one (no work per slice). */
+  last?: { orientation: readonly number[]; toleranceDegrees: number; decision: PlaneDecision | undefined };
 }
 
 export function orientationOf(planes: PlaneCounts): { plane: StandardPlane | 'MIXED' | null; reason: string } {
@@ -24,11 +26,24 @@ export function orientationOf(planes: PlaneCounts): { plane: StandardPlane | 'MI
 }
 
 export function addPlane(planes: PlaneCounts, orientation: readonly number[], toleranceDegrees: number): void {
-  const decision = standardPlane(orientation, toleranceDegrees);
+  const last = planes.last;
+  let decision: PlaneDecision | undefined;
+  if (last && last.toleranceDegrees === toleranceDegrees && sameNumbers(last.orientation, orientation))
+    decision = last.decision;
+  else {
+    decision = standardPlane(orientation, toleranceDegrees);
+    planes.last = { orientation, toleranceDegrees, decision };
+  }
   if (!decision) {
     planes.missing++;
     return;
   }
   planes.counts.set(decision.plane, (planes.counts.get(decision.plane) ?? 0) + 1);
   if (!planes.reasons.has(decision.plane)) planes.reasons.set(decision.plane, decision.reason);
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
 }

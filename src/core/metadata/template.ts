@@ -3,10 +3,19 @@
  * (docs/metadata.md). The shipped templates are imported here so the core (and a browser) has them; user
  * folders override them file by file (src/io/metadata-config.ts).
  */
+
+import { isPrivateTag } from '../dicom/dictionary.ts';
 import type { ReadonlyDataset, ValueLocation } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { type CellValue, elementCell, valueCell } from './cells.ts';
-import { type AttributePath, defaultHeader, findAttribute, PathSyntaxError, parseAttributePath } from './path.ts';
+import {
+  type AttributePath,
+  defaultHeader,
+  findAttribute,
+  inFunctionalGroups,
+  PathSyntaxError,
+  parseAttributePath,
+} from './path.ts';
 import ctTemplate from './templates/ct.json' with { type: 'json' };
 import defaultTemplate from './templates/default.json' with { type: 'json' };
 import dxTemplate from './templates/dx.json' with { type: 'json' };
@@ -113,14 +122,79 @@ export function parseTemplate(json: unknown, name: string, source: string): Meta
 /** Reused by columnValue: where a plain attribute's value lies. */
 const location: ValueLocation = { bytes: new Uint8Array(0), start: 0, end: 0, vr: 'UN' };
 
-/** The cell of a column for one dataset: the first alternative path that holds a value. */
-export function columnValue(dataset: ReadonlyDataset, column: TemplateColumn): CellValue {
+/**
+ * The last value of a column and the bytes it came from: consecutive instances of a series repeat most values, and
+ * comparing a few bytes costs less than decoding them again (the same cell, the same Date object, is returned).
+ */
+export class CellMemo {
+  private bytes = new Uint8Array(64);
+  private length = -1;
+  private vr: ValueLocation['vr'] = 'UN';
+  private characterSet: readonly string[] = [];
+  /** The bytes had a non-ASCII byte (or ESC): their text depends on the character set. */
+  private charsetDependent = false;
+  private value: CellValue = null;
+
+  /** The cell of the value at `location`. */
+  cell(location: ValueLocation, characterSet: readonly string[]): CellValue {
+    const { bytes, start, end, vr } = location;
+    const length = end - start;
+    if (length === this.length && vr === this.vr && this.sameBytes(bytes, start, length)) {
+      if (!this.charsetDependent || sameTerms(characterSet, this.characterSet)) return this.value;
+    }
+    const value = valueCell(bytes, start, end, vr, characterSet);
+    if (this.bytes.length < length) this.bytes = new Uint8Array(Math.max(length, this.bytes.length * 2));
+    let charsetDependent = false;
+    for (let i = 0; i < length; i++) {
+      const byte = bytes[start + i]!;
+      this.bytes[i] = byte;
+      if (byte >= 0x80 || byte === 0x1b) charsetDependent = true;
+    }
+    this.length = length;
+    this.vr = vr;
+    this.characterSet = characterSet;
+    this.charsetDependent = charsetDependent;
+    this.value = value;
+    return value;
+  }
+
+  private sameBytes(bytes: Uint8Array, start: number, length: number): boolean {
+    const kept = this.bytes;
+    for (let i = length - 1; i >= 0; i--) if (kept[i] !== bytes[start + i]) return false;
+    return true;
+  }
+}
+
+function sameTerms(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The cell of a column for one dataset: the first alternative path that holds a value. `memo` (one per column)
+ * remembers the column's last value.
+ */
+export function columnValue(dataset: ReadonlyDataset, column: TemplateColumn, memo?: CellMemo): CellValue {
   for (const path of column.paths) {
     // A plain keyword or tag present at the top level (most columns): its value, without the path machinery.
-    if (path.plainTag !== undefined && dataset.locate(path.plainTag, location)) {
-      const value = valueCell(location.bytes, location.start, location.end, location.vr, dataset.characterSet);
-      if (value !== null) return value;
-      continue;
+    const tag = path.plainTag;
+    if (tag !== undefined) {
+      if (dataset.locate(tag, location)) {
+        const value = memo
+          ? memo.cell(location, dataset.characterSet)
+          : valueCell(location.bytes, location.start, location.end, location.vr, dataset.characterSet);
+        if (value !== null) return value;
+        continue;
+      }
+      // Absent at the top level: only the functional groups may hold it (findAttribute's rule, without its lists).
+      if (!dataset.has(tag)) {
+        const found = isPrivateTag(tag) ? undefined : inFunctionalGroups(dataset, tag);
+        const value = found ? elementCell(found.element, found.owner) : null;
+        if (value !== null) return value;
+        continue;
+      }
     }
     const found = findAttribute(dataset, path);
     if (found.length === 0) continue;
