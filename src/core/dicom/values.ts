@@ -48,6 +48,8 @@ export function isMultiValued(text: string, vr: VR): boolean {
   return !SINGLE_VALUE_VRS.has(vr) && text.indexOf('\\') >= 0;
 }
 
+const asciiDecoder = new TextDecoder();
+
 /** The text of bytes[start, end): charset-decoded for the VRs PS3.5 6.1.2.3 names, else ISO 646 / Latin-1. */
 export function textAt(bytes: Uint8Array, start: number, end: number, vr: VR, characterSet: readonly string[]): string {
   // Printable ASCII without ESC reads the same in every character set (see decodeText): no codec, no view.
@@ -59,13 +61,16 @@ export function textAt(bytes: Uint8Array, start: number, end: number, vr: VR, ch
       break;
     }
   }
-  if (ascii && end - start <= 32) {
+  if (ascii && end - start <= 6) {
     let text = '';
     for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
     return text;
   }
   const value = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
-  return CHARSET_VRS.has(vr) && !ascii ? decodeText(value, characterSet, vr) : latin1Decode(value);
+  // ASCII reads the same as UTF-8, whose decoder is the platform's fastest path (measured: ~0.1 us for a UID,
+  // 4x less than building the string a character at a time).
+  if (ascii) return asciiDecoder.decode(value);
+  return CHARSET_VRS.has(vr) ? decodeText(value, characterSet, vr) : latin1Decode(value);
 }
 
 /** The values of a text value, padding removed (PS3.5 6.2). */

@@ -155,32 +155,48 @@ export interface MrInstanceBasics {
   timeSeconds?: number;
 }
 
+/** Tags read for every MR instance, looked up once. */
+const K = {
+  AcquisitionDate: tag('AcquisitionDate'),
+  AcquisitionDateTime: tag('AcquisitionDateTime'),
+  AcquisitionTime: tag('AcquisitionTime'),
+  Columns: tag('Columns'),
+  ContentTime: tag('ContentTime'),
+  EchoNumbers: tag('EchoNumbers'),
+  ImageOrientationPatient: tag('ImageOrientationPatient'),
+  Modality: tag('Modality'),
+  Rows: tag('Rows'),
+  SeriesDate: tag('SeriesDate'),
+  SeriesTime: tag('SeriesTime'),
+  StudyDate: tag('StudyDate'),
+} as const;
+
 export function mrInstanceBasics(dataset: ReadonlyDataset): MrInstanceBasics {
-  const modality = dataset.string('Modality')?.trim().toUpperCase() ?? '';
-  const echoNumber = dataset.number('EchoNumbers');
+  const modality = dataset.string(K.Modality)?.trim().toUpperCase() ?? '';
+  const echoNumber = dataset.number(K.EchoNumbers);
   const echo =
     echoNumber !== undefined && Number.isFinite(echoNumber)
       ? echoNumber
       : deepNumber(dataset, 'EchoTime', 'EffectiveEchoTime');
-  let orientation = dataset.numbers('ImageOrientationPatient');
+  let orientation = dataset.numbers(K.ImageOrientationPatient);
   if (orientation.length < 6) {
-    const found = inFunctionalGroups(dataset, tag('ImageOrientationPatient'));
+    const found = inFunctionalGroups(dataset, K.ImageOrientationPatient);
     if (found) orientation = found.owner.numbers(found.element.tag);
   }
-  const acquisitionTime = dataset.string('AcquisitionTime') ?? dataset.string('AcquisitionDateTime')?.slice(8);
+  const acquisitionTime = dataset.string(K.AcquisitionTime) ?? dataset.string(K.AcquisitionDateTime)?.slice(8);
   const basics: MrInstanceBasics = {
     echoKey: echo === undefined ? '' : String(echo),
     isImage:
-      !NON_IMAGE_MODALITIES.has(modality) && Boolean(dataset.number('Rows')) && Boolean(dataset.number('Columns')),
+      !NON_IMAGE_MODALITIES.has(modality) && Boolean(dataset.number(K.Rows)) && Boolean(dataset.number(K.Columns)),
     orientation,
     date:
-      dataset.string('AcquisitionDate') ??
-      dataset.string('AcquisitionDateTime')?.slice(0, 8) ??
-      dataset.string('SeriesDate') ??
-      dataset.string('StudyDate') ??
+      dataset.string(K.AcquisitionDate) ??
+      dataset.string(K.AcquisitionDateTime)?.slice(0, 8) ??
+      dataset.string(K.SeriesDate) ??
+      dataset.string(K.StudyDate) ??
       '',
   };
-  const seconds = secondsOfTM(acquisitionTime ?? dataset.string('SeriesTime') ?? dataset.string('ContentTime'));
+  const seconds = secondsOfTM(acquisitionTime ?? dataset.string(K.SeriesTime) ?? dataset.string(K.ContentTime));
   if (seconds !== undefined) basics.timeSeconds = seconds;
   return basics;
 }

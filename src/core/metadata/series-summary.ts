@@ -7,8 +7,11 @@ import type { ReadonlyDataset } from '../dicom/model.ts';
 import { dot, type Vec3 } from '../geometry/affine.ts';
 import { sliceNormal } from '../geometry/stack.ts';
 import { type CellValue, parseDA, parseDT, secondsOfTM } from './cells.ts';
+import { KeptBytes, newLocation } from './kept-bytes.ts';
 import { inFunctionalGroups } from './path.ts';
 import { addPlane, orientationOf, type PlaneCounts } from './planes.ts';
+
+const location = newLocation();
 
 const IMAGE_POSITION = 0x00200032;
 const IMAGE_ORIENTATION = 0x00200037;
@@ -16,13 +19,26 @@ const PIXEL_SPACING = 0x00280030;
 const SLICE_THICKNESS = 0x00180050;
 const PER_FRAME_GROUPS = 0x52009230;
 const PLANE_POSITION_SEQUENCE = 0x00209113;
+const SERIES_INSTANCE_UID = 0x0020000e;
+const NUMBER_OF_FRAMES = 0x00280008;
+const ROWS = 0x00280010;
+const COLUMNS = 0x00280011;
+const INSTANCE_NUMBER = 0x00200013;
+const ACQUISITION_DATE_TIME = 0x0008002a;
+/** Date and time attributes tried in order for an instance's acquisition instant. */
+const DATE_TIME_PAIRS = [
+  [0x00080022, 0x00080032], // AcquisitionDate, AcquisitionTime
+  [0x00080023, 0x00080033], // ContentDate, ContentTime
+  [0x00080021, 0x00080031], // SeriesDate, SeriesTime
+] as const;
 
 interface SeriesState {
   first: Record<string, string>;
   seriesNumber: number | undefined;
   instances: number;
   frames: number;
-  sizes: Map<string, number>;
+  /** Rows x Columns met, in order. */
+  sizes: Map<string, true>;
   pixelSpacing: number[] | undefined;
   sliceThickness: number | undefined;
   normal: Vec3 | undefined;
@@ -85,16 +101,12 @@ export const SERIES_SUMMARY_COLUMNS = [
 
 /** Acquisition instant of an instance: AcquisitionDateTime, else date + time of acquisition, else of content. */
 function acquisitionInstant(dataset: ReadonlyDataset): Date | undefined {
-  const dateTime = dataset.string('AcquisitionDateTime');
+  const dateTime = dataset.string(ACQUISITION_DATE_TIME);
   if (dateTime) {
     const parsed = parseDT(dateTime);
     if (parsed) return parsed;
   }
-  for (const [dateKey, timeKey] of [
-    ['AcquisitionDate', 'AcquisitionTime'],
-    ['ContentDate', 'ContentTime'],
-    ['SeriesDate', 'SeriesTime'],
-  ] as const) {
+  for (const [dateKey, timeKey] of DATE_TIME_PAIRS) {
     const date = parseDA(dataset.string(dateKey) ?? '');
     if (!date) continue;
     const seconds = secondsOfTM(dataset.string(timeKey)) ?? 0;
@@ -112,6 +124,9 @@ function numbersDeep(dataset: ReadonlyDataset, tag: number): number[] {
 
 export class SeriesSummaryCollector {
   private readonly series = new Map<string, SeriesState>();
+  /** The last ImageOrientationPatient read and its numbers: the slices of a series share one. */
+  private readonly orientationBytes = new KeptBytes();
+  private orientationKept: number[] | undefined;
 
   constructor(readonly orientationToleranceDegrees: number) {}
 
@@ -121,7 +136,7 @@ export class SeriesSummaryCollector {
 
   add(dataset: ReadonlyDataset, transferSyntaxUID: string): void {
     // An instance without SeriesInstanceUID cannot be tied to any other: it is a series of its own.
-    const uid = dataset.string('SeriesInstanceUID') ?? `#${this.series.size}`;
+    const uid = dataset.string(SERIES_INSTANCE_UID) ?? `#${this.series.size}`;
     let state = this.series.get(uid);
     if (!state) {
       const first: Record<string, string> = {};
@@ -147,14 +162,17 @@ export class SeriesSummaryCollector {
     }
     state.instances++;
     state.transferSyntaxes.add(transferSyntaxUID);
-    const frames = finite(dataset.number('NumberOfFrames')) ?? 1;
+    const frames = finite(dataset.number(NUMBER_OF_FRAMES)) ?? 1;
     state.frames += frames;
-    const rows = dataset.number('Rows');
-    const columns = dataset.number('Columns');
-    if (rows && columns) state.sizes.set(`${rows}x${columns}`, (state.sizes.get(`${rows}x${columns}`) ?? 0) + 1);
+    const rows = dataset.number(ROWS);
+    const columns = dataset.number(COLUMNS);
+    if (rows && columns) {
+      const size = `${rows}x${columns}`;
+      if (!state.sizes.has(size)) state.sizes.set(size, true);
+    }
     state.pixelSpacing ??= validNumbers(numbersDeep(dataset, PIXEL_SPACING), 2);
     state.sliceThickness ??= finite(numbersDeep(dataset, SLICE_THICKNESS)[0]);
-    const orientation = validNumbers(numbersDeep(dataset, IMAGE_ORIENTATION), 6);
+    const orientation = this.orientationOf(dataset);
     if (orientation && rows && columns) {
       addPlane(state.planes, orientation, this.orientationToleranceDegrees);
       state.orientation ??= orientation;
@@ -169,13 +187,28 @@ export class SeriesSummaryCollector {
       if (!state.earliest || instant < state.earliest) state.earliest = instant;
       if (!state.latest || instant > state.latest) state.latest = instant;
     }
-    const instanceNumber = finite(dataset.number('InstanceNumber'));
+    const instanceNumber = finite(dataset.number(INSTANCE_NUMBER));
     if (instanceNumber !== undefined) {
       const range = state.instanceNumbers;
       state.instanceNumbers = range
         ? [Math.min(range[0], instanceNumber), Math.max(range[1], instanceNumber)]
         : [instanceNumber, instanceNumber];
     }
+  }
+
+  /** ImageOrientationPatient (6 finite numbers) of the instance, or of its functional groups. */
+  private orientationOf(dataset: ReadonlyDataset): number[] | undefined {
+    const located = dataset.locate(IMAGE_ORIENTATION, location);
+    if (located && this.orientationBytes.matches(location)) return this.orientationKept;
+    const direct = dataset.numbers(IMAGE_ORIENTATION);
+    if (direct.length === 0) return validNumbers(numbersDeep(dataset, IMAGE_ORIENTATION), 6);
+    // Kept only when the value itself decides (not the functional groups).
+    const orientation = validNumbers(direct, 6);
+    if (located) {
+      this.orientationBytes.keep(location);
+      this.orientationKept = orientation;
+    }
+    return orientation;
   }
 
   /** ImagePositionPatient of the instance, or of every frame of an enhanced multi-frame object. */

@@ -8,6 +8,7 @@ import { isPrivateTag } from '../dicom/dictionary.ts';
 import type { ReadonlyDataset, ValueLocation } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { type CellValue, elementCell, valueCell } from './cells.ts';
+import { KeptBytes, newLocation } from './kept-bytes.ts';
 import {
   type AttributePath,
   defaultHeader,
@@ -120,48 +121,23 @@ export function parseTemplate(json: unknown, name: string, source: string): Meta
 }
 
 /** Reused by columnValue: where a plain attribute's value lies. */
-const location: ValueLocation = { bytes: new Uint8Array(0), start: 0, end: 0, vr: 'UN' };
+const location = newLocation();
 
-/**
- * The last value of a column and the bytes it came from: consecutive instances of a series repeat most values, and
- * comparing a few bytes costs less than decoding them again (the same cell, the same Date object, is returned).
- */
+/** The last value of a column and the bytes it came from (the same cell, the same Date object, is returned). */
 export class CellMemo {
-  private bytes = new Uint8Array(64);
-  private length = -1;
-  private vr: ValueLocation['vr'] = 'UN';
+  private readonly kept = new KeptBytes();
   private characterSet: readonly string[] = [];
-  /** The bytes had a non-ASCII byte (or ESC): their text depends on the character set. */
-  private charsetDependent = false;
   private value: CellValue = null;
 
   /** The cell of the value at `location`. */
   cell(location: ValueLocation, characterSet: readonly string[]): CellValue {
-    const { bytes, start, end, vr } = location;
-    const length = end - start;
-    if (length === this.length && vr === this.vr && this.sameBytes(bytes, start, length)) {
-      if (!this.charsetDependent || sameTerms(characterSet, this.characterSet)) return this.value;
-    }
-    const value = valueCell(bytes, start, end, vr, characterSet);
-    if (this.bytes.length < length) this.bytes = new Uint8Array(Math.max(length, this.bytes.length * 2));
-    let charsetDependent = false;
-    for (let i = 0; i < length; i++) {
-      const byte = bytes[start + i]!;
-      this.bytes[i] = byte;
-      if (byte >= 0x80 || byte === 0x1b) charsetDependent = true;
-    }
-    this.length = length;
-    this.vr = vr;
+    const kept = this.kept;
+    if (kept.matches(location) && (!kept.charsetDependent || sameTerms(characterSet, this.characterSet)))
+      return this.value;
+    this.value = valueCell(location.bytes, location.start, location.end, location.vr, characterSet);
+    kept.keep(location);
     this.characterSet = characterSet;
-    this.charsetDependent = charsetDependent;
-    this.value = value;
-    return value;
-  }
-
-  private sameBytes(bytes: Uint8Array, start: number, length: number): boolean {
-    const kept = this.bytes;
-    for (let i = length - 1; i >= 0; i--) if (kept[i] !== bytes[start + i]) return false;
-    return true;
+    return this.value;
   }
 }
 
