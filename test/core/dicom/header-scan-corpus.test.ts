@@ -8,37 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { scanDicomHeader } from '../../../src/core/dicom/header-scan.ts';
-import type { Dataset, ReadonlyDataset } from '../../../src/core/dicom/model.ts';
 import { readDicom } from '../../../src/core/dicom/reader.ts';
 import { MedvoxError } from '../../../src/core/errors.ts';
 import { corpus, listFiles, requirePeers } from '../../support/env.ts';
+import { assertSameDataset } from './same-dataset.ts';
 
 const PIXEL_DATA = 0x7fe00010;
-
-function sameDataset(indexed: ReadonlyDataset, parsed: Dataset, where: string): void {
-  assert.deepEqual([...indexed.keys()], [...parsed.keys()], `${where}: tags`);
-  assert.deepEqual(indexed.characterSet, parsed.characterSet, `${where}: character set`);
-  for (const tag of parsed.keys()) {
-    const at = `${where}/${tag.toString(16).padStart(8, '0')}`;
-    const a = indexed.get(tag)!;
-    const b = parsed.get(tag)!;
-    assert.equal(a.vr, b.vr, `${at}: VR`);
-    assert.equal(a.originalVR, b.originalVR, `${at}: original VR`);
-    assert.equal(a.undefinedLength, b.undefinedLength, `${at}: undefined length`);
-    assert.deepEqual(a.bytes, b.bytes, `${at}: bytes`);
-    assert.deepEqual(a.fragments, b.fragments, `${at}: fragments`);
-    assert.equal(a.items?.length, b.items?.length, `${at}: items`);
-    if (b.bytes) {
-      assert.deepEqual(indexed.strings(tag), parsed.strings(tag), `${at}: strings`);
-      assert.equal(indexed.string(tag), parsed.string(tag), `${at}: string`);
-      assert.deepEqual(indexed.numbers(tag), parsed.numbers(tag), `${at}: numbers`);
-      assert.equal(indexed.number(tag), parsed.number(tag), `${at}: number`);
-    }
-    b.items?.forEach((item, index) => {
-      sameDataset(a.items![index]!, item, `${at}/${index}`);
-    });
-  }
-}
 
 test('every corpus file: the header index reads what the reader reads, or hands the file to the reader', (t) => {
   if (!requirePeers(t)) return;
@@ -81,8 +56,8 @@ test('every corpus file: the header index reads what the reader reads, or hands 
     assert.ok(parsed, `${path}: the index read a file the reader refuses (${readerError})`);
     assert.equal(scan.header.transferSyntaxUID, parsed.transferSyntaxUID, `${path}: transfer syntax`);
     assert.equal(scan.header.hasPreamble, parsed.hasPreamble, `${path}: preamble`);
-    sameDataset(scan.header.meta, parsed.meta, `${path} (meta)`);
-    sameDataset(scan.header.dataset, parsed.dataset, path);
+    assertSameDataset(scan.header.meta, parsed.meta, `${path} (meta)`);
+    assertSameDataset(scan.header.dataset, parsed.dataset, path);
     counts.indexed++;
   }
   t.diagnostic(JSON.stringify(counts));
