@@ -5,7 +5,8 @@
  * a prefix of the file: `more` when the prefix ends before the header does.
  */
 import { MedvoxError } from '../errors.ts';
-import { FullParseNeeded, type IndexedBytes, IndexedDataset, indexElement, indexElements } from './indexed-dataset.ts';
+import { FullParseNeeded, type IndexedBytes } from './element-walk.ts';
+import { IndexedDataset, indexElement, indexElements } from './indexed-dataset.ts';
 import { TransferSyntax } from './model.ts';
 import { inflate, locateDataset } from './reader.ts';
 

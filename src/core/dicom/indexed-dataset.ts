@@ -13,26 +13,29 @@
  * Constructs whose reading depends on trying and backing off (a UN value that may or may not be a sequence, an item
  * running past its sequence) throw `FullParseNeeded`: the caller reads that file with `readDicom`.
  */
-import { MedvoxError } from '../errors.ts';
 import { tagToString } from './dictionary.ts';
-import { implicitVR, vrForUN } from './implicit-vr.ts';
 import {
-  LONG_LENGTH_VRS,
-  type ReadonlyDataset,
-  type ReadonlyElement,
-  tagOfKey,
-  type ValueLocation,
-  type VR,
-  VRS,
-} from './model.ts';
+  checkValueEnd,
+  FullParseNeeded,
+  fail,
+  fragmentsOf,
+  type IndexedBytes,
+  ITEM,
+  ITEM_DELIMITER,
+  PIXEL_DATA,
+  readElementHeader,
+  SEQUENCE_DELIMITER,
+  skipFragments,
+  skipItems,
+  tagAt,
+  UNDEFINED,
+  zeroesFrom,
+} from './element-walk.ts';
+import { implicitVR, vrForUN } from './implicit-vr.ts';
+import { type ReadonlyDataset, type ReadonlyElement, tagOfKey, type ValueLocation, type VR } from './model.ts';
 import { decodeCharacterSetTerms, type Syntax } from './reader.ts';
 import { decodeNumbersAt, decodeStringsAt, firstNumberAt, firstStringAt, swapToLittleEndian } from './values.ts';
 
-const PIXEL_DATA = 0x7fe00010;
-const ITEM = 0xfffee000;
-const ITEM_DELIMITER = 0xfffee00d;
-const SEQUENCE_DELIMITER = 0xfffee0dd;
-const UNDEFINED = 0xffffffff;
 const SPECIFIC_CHARACTER_SET = 0x00080005;
 const IMPLICIT_LITTLE_ENDIAN: Syntax = { explicit: false, littleEndian: true };
 
@@ -40,22 +43,6 @@ const IMPLICIT_LITTLE_ENDIAN: Syntax = { explicit: false, littleEndian: true };
 const UNDEFINED_LENGTH = 1;
 /** Encapsulated Pixel Data (PS3.5 A.4): the range holds items up to and including the sequence delimiter. */
 const FRAGMENTS = 2;
-
-/** The file's bytes an index points into, shared by a dataset and its items. */
-export interface IndexedBytes {
-  /** Little endian values: a big-endian file is indexed in a copy whose values are swapped as they are indexed. */
-  readonly bytes: Uint8Array;
-  readonly view: DataView;
-  readonly source: string | undefined;
-}
-
-/** The walk met a construct `readDicom` resolves by trying and backing off: read the file with it instead. */
-export class FullParseNeeded extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FullParseNeeded';
-  }
-}
 
 /** What few elements carry beyond tag, VR and range. */
 interface SlotExtra {
@@ -66,8 +53,6 @@ interface SlotExtra {
   /** VR written in the file when another was resolved (UN with a dictionary VR, UN as a sequence). */
   originalVR?: VR;
 }
-
-const VR_BY_CODE = new Map<number, VR>(VRS.map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]));
 
 export class IndexedDataset implements ReadonlyDataset {
   characterSet: readonly string[] = [];
@@ -260,7 +245,11 @@ export class IndexedDataset implements ReadonlyDataset {
     let element: ReadonlyElement;
     if (vr === 'SQ') element = { tag, vr, items: this.itemsAt(slot) };
     else if (flags & FRAGMENTS)
-      element = { tag, vr, fragments: fragmentsOf(this, this.starts[slot]!, this.ends[slot]!) };
+      element = {
+        tag,
+        vr,
+        fragments: fragmentsOf(this.file, this.syntax.littleEndian, this.starts[slot]!, this.ends[slot]!),
+      };
     else element = { tag, vr, bytes: this.file.bytes.subarray(this.starts[slot]!, this.ends[slot]!) };
     if (flags & UNDEFINED_LENGTH) element.undefinedLength = true;
     const originalVR = this.extras?.get(slot)?.originalVR;
@@ -268,19 +257,6 @@ export class IndexedDataset implements ReadonlyDataset {
     this.elementCache[slot] = element;
     return element;
   }
-}
-
-function fail(file: IndexedBytes, code: 'TRUNCATED' | 'BAD_LENGTH' | 'BAD_VR', message: string): never {
-  throw new MedvoxError(code, message, { file: file.source });
-}
-
-function tagAt(view: DataView, offset: number, littleEndian: boolean): number {
-  return ((view.getUint16(offset, littleEndian) << 16) | view.getUint16(offset + 2, littleEndian)) >>> 0;
-}
-
-function zeroesFrom(bytes: Uint8Array, offset: number, end: number): boolean {
-  for (let i = offset; i < end; i++) if (bytes[i] !== 0) return false;
-  return true;
 }
 
 /**
@@ -310,73 +286,10 @@ export function indexElements(
   return offset;
 }
 
-interface ElementHeader {
-  tag: number;
-  /** Explicit VR as written; undefined in implicit VR and for delimiters. */
-  vr: VR | undefined;
-  length: number;
-  valueOffset: number;
-}
-
-/** One element header read the reader's way (reader.ts readElement); the object is reused. */
-const header: ElementHeader = { tag: 0, vr: undefined, length: 0, valueOffset: 0 };
-
-function readHeader(file: IndexedBytes, syntax: Syntax, offset: number, end: number): ElementHeader {
-  const { bytes, view } = file;
-  const littleEndian = syntax.littleEndian;
-  const group = view.getUint16(offset, littleEndian);
-  header.tag = ((group << 16) | view.getUint16(offset + 2, littleEndian)) >>> 0;
-  header.vr = undefined;
-  if (syntax.explicit && group !== 0xfffe) {
-    const vr = VR_BY_CODE.get((bytes[offset + 4]! << 8) | bytes[offset + 5]!);
-    if (vr === undefined) {
-      const text = String.fromCharCode(bytes[offset + 4] ?? 0, bytes[offset + 5] ?? 0).replace(
-        /[^\x20-\x7e]/g,
-        (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
-      );
-      fail(file, 'BAD_VR', `element ${tagToString(header.tag)} has an invalid VR "${text}" at byte ${offset}`);
-    }
-    header.vr = vr;
-    if (LONG_LENGTH_VRS.has(vr)) {
-      if (offset + 12 > end) fail(file, 'TRUNCATED', `the file ends inside the header of ${tagToString(header.tag)}`);
-      header.length = view.getUint32(offset + 8, littleEndian);
-      header.valueOffset = offset + 12;
-    } else {
-      header.length = view.getUint16(offset + 6, littleEndian);
-      header.valueOffset = offset + 8;
-    }
-  } else {
-    header.length = view.getUint32(offset + 4, littleEndian);
-    header.valueOffset = offset + 8;
-  }
-  return header;
-}
-
-function checkValueEnd(
-  file: IndexedBytes,
-  tag: number,
-  vr: VR,
-  valueOffset: number,
-  length: number,
-  end: number,
-  inItem: boolean,
-): number {
-  const valueEnd = valueOffset + length;
-  if (valueEnd > end) {
-    const where = inItem ? 'its sequence item' : 'the file';
-    fail(
-      file,
-      valueEnd > file.bytes.length ? 'TRUNCATED' : 'BAD_LENGTH',
-      `element ${tagToString(tag)} (${vr}) declares ${length} bytes but ${where} has only ${end - valueOffset} left`,
-    );
-  }
-  return valueEnd;
-}
-
 /** Index one element at `offset`; returns the offset of the next (reader.ts readElement). */
 export function indexElement(dataset: IndexedDataset, offset: number, end: number, inItem: boolean): number {
   const { file, syntax } = dataset;
-  const { tag, vr: writtenVR, length, valueOffset } = readHeader(file, syntax, offset, end);
+  const { tag, vr: writtenVR, length, valueOffset } = readElementHeader(file, syntax, offset, end);
   // A stray delimiter outside its context: skipped (dcmtk and pydicom do).
   if (tag >>> 16 === 0xfffe) return valueOffset + (length === UNDEFINED ? 0 : length);
   const vr = writtenVR ?? implicitVR(tag, dataset);
@@ -470,91 +383,4 @@ function indexItems(
   }
   if (options.undefinedLength) fail(file, 'TRUNCATED', 'the file ends inside a sequence (no sequence delimiter)');
   return { items, next: offset };
-}
-
-/** Check the items of an explicit VR sequence as indexItems would read them, without recording anything. */
-function skipItems(file: IndexedBytes, syntax: Syntax, offset: number, end: number, undefinedLength: boolean): number {
-  const view = file.view;
-  const littleEndian = syntax.littleEndian;
-  while (offset < end) {
-    if (offset + 8 > end) fail(file, 'TRUNCATED', `the file ends inside a sequence at byte ${offset}`);
-    const tag = tagAt(view, offset, littleEndian);
-    const length = view.getUint32(offset + 4, littleEndian);
-    offset += 8;
-    if (tag === SEQUENCE_DELIMITER) return offset;
-    if (tag !== ITEM)
-      fail(file, 'BAD_LENGTH', `expected a sequence item at byte ${offset - 8}, found ${tagToString(tag)}`);
-    if (length === UNDEFINED) offset = skipElements(file, syntax, offset, end);
-    else {
-      const itemEnd = offset + length;
-      if (itemEnd > end) throw new FullParseNeeded(`sequence item at byte ${offset - 8} runs past its sequence`);
-      skipElements(file, syntax, offset, itemEnd);
-      offset = itemEnd;
-    }
-  }
-  if (undefinedLength) fail(file, 'TRUNCATED', 'the file ends inside a sequence (no sequence delimiter)');
-  return offset;
-}
-
-/** The elements of one explicit VR item (indexElements in an item), checked only. */
-function skipElements(file: IndexedBytes, syntax: Syntax, offset: number, end: number): number {
-  const { bytes, view } = file;
-  while (offset < end) {
-    if (offset + 8 > end) {
-      if (zeroesFrom(bytes, offset, end)) return end;
-      fail(file, 'TRUNCATED', `the file ends inside an element header at byte ${offset}`);
-    }
-    if (tagAt(view, offset, syntax.littleEndian) === ITEM_DELIMITER) return offset + 8;
-    const { tag, vr, length, valueOffset } = readHeader(file, syntax, offset, end);
-    if (tag >>> 16 === 0xfffe) {
-      offset = valueOffset + (length === UNDEFINED ? 0 : length);
-      continue;
-    }
-    // Explicit VR: only delimiters come without a VR. A UN value's VR depends on the item's private creators.
-    if (vr === undefined || vr === 'UN') throw new FullParseNeeded(`${tagToString(tag)} in a sequence item is UN`);
-    if (length === UNDEFINED) {
-      if (tag === PIXEL_DATA && vr !== 'SQ') offset = skipFragments(file, syntax, valueOffset, end);
-      else if (vr === 'SQ') offset = skipItems(file, syntax, valueOffset, end, true);
-      else throw new FullParseNeeded(`${tagToString(tag)} (${vr}) has an undefined length`);
-      continue;
-    }
-    const valueEnd = checkValueEnd(file, tag, vr, valueOffset, length, end, true);
-    if (vr === 'SQ') skipItems(file, syntax, valueOffset, valueEnd, false);
-    offset = valueEnd;
-  }
-  return offset;
-}
-
-/** Encapsulated Pixel Data (reader.ts readFragments): items up to the sequence delimiter; returns the offset after it. */
-function skipFragments(file: IndexedBytes, syntax: Syntax, offset: number, end: number): number {
-  const view = file.view;
-  let fragments = 0;
-  while (offset + 8 <= end) {
-    const tag = tagAt(view, offset, syntax.littleEndian);
-    const length = view.getUint32(offset + 4, syntax.littleEndian);
-    offset += 8;
-    if (tag === SEQUENCE_DELIMITER) return offset;
-    if (tag !== ITEM) fail(file, 'BAD_LENGTH', `encapsulated Pixel Data: expected an item at byte ${offset - 8}`);
-    if (length === UNDEFINED || offset + length > end)
-      fail(file, 'TRUNCATED', `encapsulated Pixel Data: fragment ${fragments} runs past the end of the file`);
-    offset += length;
-    fragments++;
-  }
-  return fail(file, 'TRUNCATED', 'encapsulated Pixel Data has no sequence delimiter (file truncated)');
-}
-
-/** The fragments of checked encapsulated Pixel Data in [offset, end): views into the file's bytes. */
-function fragmentsOf(dataset: IndexedDataset, offset: number, end: number): Uint8Array[] {
-  const { bytes, view } = dataset.file;
-  const littleEndian = dataset.syntax.littleEndian;
-  const fragments: Uint8Array[] = [];
-  while (offset + 8 <= end) {
-    const tag = tagAt(view, offset, littleEndian);
-    const length = view.getUint32(offset + 4, littleEndian);
-    offset += 8;
-    if (tag === SEQUENCE_DELIMITER) break;
-    fragments.push(bytes.subarray(offset, offset + length));
-    offset += length;
-  }
-  return fragments;
 }
