@@ -7,6 +7,7 @@
 import type { ReadonlyDataset } from '../dicom/model.ts';
 import type { StandardPlane } from '../geometry/orientation.ts';
 import type { CellValue } from './cells.ts';
+import { compareText } from './compare-text.ts';
 import { assignDynamicGroups, type DynamicAssignment } from './dynamic.ts';
 import { classifyMr, type MrDecisions } from './mr-classify.ts';
 import type { MrCleanConfig } from './mr-config.ts';
@@ -129,10 +130,10 @@ export class MrSeriesCollector {
     }
     rows.sort(
       (a, b) =>
-        a.studyInstanceUID.localeCompare(b.studyInstanceUID) ||
+        compareText(a.studyInstanceUID, b.studyInstanceUID) ||
         (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) ||
-        a.seriesInstanceUID.localeCompare(b.seriesInstanceUID) ||
-        a.echoes.localeCompare(b.echoes),
+        compareText(a.seriesInstanceUID, b.seriesInstanceUID) ||
+        compareText(a.echoes, b.echoes),
     );
     assignDynamicGroups(rows, this.config);
     return rows;

@@ -7,6 +7,7 @@ import type { ReadonlyDataset } from '../dicom/model.ts';
 import { dot, type Vec3 } from '../geometry/affine.ts';
 import { sliceNormal } from '../geometry/stack.ts';
 import { type CellValue, parseDA, parseDT, secondsOfTM } from './cells.ts';
+import { compareText } from './compare-text.ts';
 import { KeptBytes, newLocation } from './kept-bytes.ts';
 import { inFunctionalGroups } from './path.ts';
 import { addPlane, orientationOf, type PlaneCounts } from './planes.ts';
@@ -232,9 +233,9 @@ export class SeriesSummaryCollector {
   rows(): CellValue[][] {
     const entries = [...this.series.entries()].sort(
       ([aUid, a], [bUid, b]) =>
-        a.first.StudyInstanceUID!.localeCompare(b.first.StudyInstanceUID!) ||
+        compareText(a.first.StudyInstanceUID!, b.first.StudyInstanceUID!) ||
         (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) ||
-        aUid.localeCompare(bUid),
+        compareText(aUid, bUid),
     );
     return entries.map(([uid, state]) => this.cells(uid, state));
   }
