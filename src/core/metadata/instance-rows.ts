@@ -18,6 +18,17 @@ export const IDENTIFIER_COLUMNS = [
   'InstanceNumber',
 ] as const;
 
+const SERIES_NUMBER = 0x00200011;
+const INSTANCE_NUMBER = 0x00200013;
+
+const text = (value: string | undefined): CellValue => (value === undefined || value === '' ? null : value);
+
+/** A number when the value is one, else its text. */
+function number(dataset: ReadonlyDataset, tag: number): CellValue {
+  const value = dataset.number(tag);
+  return value !== undefined && Number.isFinite(value) ? value : text(dataset.string(tag));
+}
+
 export class InstanceRows {
   readonly headers: string[] = [...IDENTIFIER_COLUMNS];
   private readonly positions = new Map<MetadataTemplate, number[]>();
@@ -51,11 +62,6 @@ export class InstanceRows {
   ): CellValue[] {
     const positions = this.columnsOf(template);
     const dataset = file.dataset;
-    const text = (value: string | undefined): CellValue => (value === undefined || value === '' ? null : value);
-    const number = (keyword: string): CellValue => {
-      const value = dataset.number(keyword);
-      return value !== undefined && Number.isFinite(value) ? value : text(dataset.string(keyword));
-    };
     const cells: CellValue[] = new Array(this.headers.length).fill(null);
     cells[0] = name;
     cells[1] = text(dataset.string('Modality'));
@@ -65,8 +71,8 @@ export class InstanceRows {
     // Some anonymisers blank the dataset's UIDs; the file meta still names the instance (PS3.10 7.1).
     cells[5] = text(dataset.string('SOPInstanceUID') ?? file.meta.string('MediaStorageSOPInstanceUID'));
     cells[6] = text(dataset.string('SOPClassUID') ?? file.meta.string('MediaStorageSOPClassUID'));
-    cells[7] = number('SeriesNumber');
-    cells[8] = number('InstanceNumber');
+    cells[7] = number(dataset, SERIES_NUMBER);
+    cells[8] = number(dataset, INSTANCE_NUMBER);
     let memos = this.memos.get(template);
     if (!memos) {
       memos = template.columns.map(() => new CellMemo());

@@ -193,10 +193,17 @@ export function columnValue(dataset: ReadonlyDataset, column: TemplateColumn, me
 export class TemplateSet {
   constructor(readonly templates: ReadonlyMap<string, MetadataTemplate>) {}
 
+  private readonly byModality = new Map<string | undefined, MetadataTemplate>();
+
   forModality(modality: string | undefined): MetadataTemplate {
+    const known = this.byModality.get(modality);
+    if (known) return known;
     for (const name of templateNamesFor(modality)) {
       const template = this.templates.get(name);
-      if (template) return template;
+      if (template) {
+        this.byModality.set(modality, template);
+        return template;
+      }
     }
     throw new MedvoxError('TEMPLATE_INVALID', 'no default template (default.json) is available', {
       hint: 'keep a default.json in the templates folder, or remove the folder to use the built-in templates',
