@@ -46,7 +46,7 @@ class SpooledTable implements ReportTable {
   constructor(
     readonly name: string,
     readonly spool: Spool,
-    private readonly encode: (table: SpooledTable, values: readonly CellValue[]) => string,
+    private readonly write: (table: SpooledTable, values: readonly CellValue[]) => Promise<void> | undefined,
   ) {}
   setColumns(headers: readonly string[]): void {
     if (headers.length < this.headers.length || this.headers.some((header, i) => headers[i] !== header))
@@ -55,7 +55,7 @@ class SpooledTable implements ReportTable {
   }
   addRow(values: readonly CellValue[]): Promise<void> | undefined {
     this.rowCount++;
-    return this.spool.append(this.encode(this, values));
+    return this.write(this, values);
   }
 }
 
@@ -80,11 +80,17 @@ async function atomicOutput(path: string, write: (temporary: string) => Promise<
 export async function createReportSink(format: ReportFormat, output: string): Promise<ReportSink> {
   const folder = await temporaryFolder();
   const tables: SpooledTable[] = [];
-  const table = (name: string, encode: (table: SpooledTable, values: readonly CellValue[]) => string) => {
-    const created = new SpooledTable(name, new Spool(join(folder, `${tables.length}.part`)), encode);
+  const tableWriting = (
+    name: string,
+    write: (table: SpooledTable, values: readonly CellValue[]) => Promise<void> | undefined,
+  ) => {
+    const created = new SpooledTable(name, new Spool(join(folder, `${tables.length}.part`)), write);
     tables.push(created);
     return created;
   };
+  /** A table whose rows are text made by `encode`. */
+  const table = (name: string, encode: (table: SpooledTable, values: readonly CellValue[]) => string) =>
+    tableWriting(name, (t, values) => t.spool.append(encode(t, values)));
   const cleanup = async (): Promise<void> => {
     await Promise.all(tables.map((t) => t.spool.dispose()));
     await rm(folder, { recursive: true, force: true });
@@ -99,7 +105,7 @@ export async function createReportSink(format: ReportFormat, output: string): Pr
 
   if (format === 'xlsx') {
     return {
-      table: (name) => table(name, (t, values) => t.xlsx.row(t.rowCount + 1, values)),
+      table: (name) => tableWriting(name, (t, values) => t.xlsx.write(t.rowCount + 1, values, t.spool)),
       abort: cleanup,
       close: () =>
         finish(async () => {

@@ -33,19 +33,32 @@ export class Spool {
   /** Append text; returns a promise only when a chunk had to be written out (await it before appending more). */
   append(text: string): Promise<void> | undefined {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const room = text.length * 3;
+    const { buffer, offset } = this.reserve(text.length * 3);
+    return this.commit(buffer.write(text, offset, 'utf8'));
+  }
+
+  private readonly region: { buffer: Buffer; offset: number } = { buffer: Buffer.alloc(0), offset: 0 };
+
+  /** Room for `length` more bytes at the end: write them into `buffer` from `offset`, then `commit`. */
+  reserve(length: number): { buffer: Buffer; offset: number } {
     let chunk = this.chunks[this.chunks.length - 1];
-    if (chunk === undefined || this.used + room > chunk.length) {
+    if (chunk === undefined || this.used + length > chunk.length) {
       // The full chunk keeps only its written bytes.
       if (chunk !== undefined) this.chunks[this.chunks.length - 1] = chunk.subarray(0, this.used);
-      chunk = Buffer.allocUnsafe(Math.max(CHUNK, room));
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK, length));
       this.chunks.push(chunk);
       this.used = 0;
     }
-    const written = chunk.write(text, this.used, 'utf8');
-    this.used += written;
-    this.pending += written;
-    this.length += written;
+    this.region.buffer = chunk;
+    this.region.offset = this.used;
+    return this.region;
+  }
+
+  /** `length` bytes were written where `reserve` said; returns a promise only when a chunk had to be written out. */
+  commit(length: number): Promise<void> | undefined {
+    this.used += length;
+    this.pending += length;
+    this.length += length;
     if (this.pending >= (this.handle ? FLUSH_AT : KEEP_IN_MEMORY)) return this.flush();
     return undefined;
   }
