@@ -88,6 +88,8 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
     series: table ?? {},
     softwareVersion: MEDVOX_VERSION,
     encoded,
+    // BINARY Pixel Data is packed from the labelmap's runs a chunk at a time while earlier chunks are written.
+    deferPixelData: true,
   });
   warnings.push(...built.warnings);
   report({ phase: 'encode', done: 1, total: 1 });

@@ -9,8 +9,10 @@ import { MedvoxError } from '../errors.ts';
 import {
   type DataElement,
   type Dataset,
+  type DeferredValue,
   type DicomFile,
   elementBytes,
+  elementLength,
   isEncapsulated,
   LONG_LENGTH_VRS,
   TransferSyntax,
@@ -30,12 +32,14 @@ const PAD_WITH_NUL = new Set(['UI', 'OB', 'UN']);
 const SCRATCH_SIZE = 1 << 16;
 
 class ByteSink {
-  private readonly chunks: Uint8Array[] = [];
+  private readonly chunks: Array<Uint8Array | DeferredValue> = [];
   length = 0;
   // Small fields go byte by byte into a 64 KiB scratch (no DataView or array per field: a SEG's thousands of
   // per-frame items made that allocation the writer's main cost); large values are kept as they are.
   private scratch = new Uint8Array(SCRATCH_SIZE);
   private used = 0;
+  /** Keep deferred values as they are (parts()) instead of reading them in. */
+  constructor(readonly keepDeferred = false) {}
 
   private flushScratch(): void {
     if (this.used > 0) {
@@ -78,8 +82,14 @@ class ByteSink {
     this.chunks.push(value);
     this.length += value.length;
   }
-  /** The encoded bytes as written, in pieces (large values are not copied). */
-  parts(): Uint8Array[] {
+  /** A value left to be produced when written (see DataElement.deferred). */
+  deferred(value: DeferredValue): void {
+    this.flushScratch();
+    this.chunks.push(value);
+    this.length += value.length;
+  }
+  /** The encoded bytes as written, in pieces (large values are not copied, deferred values not produced). */
+  parts(): Array<Uint8Array | DeferredValue> {
     this.flushScratch();
     return this.chunks;
   }
@@ -88,7 +98,8 @@ class ByteSink {
     const out = new Uint8Array(this.length);
     let offset = 0;
     for (const chunk of this.chunks) {
-      out.set(chunk, offset);
+      if (chunk instanceof Uint8Array) out.set(chunk, offset);
+      else chunk.readInto(0, [out.subarray(offset, offset + chunk.length)]);
       offset += chunk.length;
     }
     return out;
@@ -100,14 +111,15 @@ export function writeDicom(file: DicomFile, options: WriteOptions = {}): Uint8Ar
 }
 
 /**
- * The file's bytes in pieces, for writers that pass them to the file system as they are (writev): large values
- * such as Pixel Data are not copied into one buffer.
+ * The file's bytes in pieces, for writers that pass them to the file system as they are (writeFileAtomic): large
+ * values such as Pixel Data are not copied into one buffer, and a deferred value (DataElement.deferred) stays a
+ * DeferredValue part, produced a chunk at a time as it is written.
  */
-export function writeDicomParts(file: DicomFile, options: WriteOptions = {}): Uint8Array[] {
-  return encodeDicom(file, options).parts();
+export function writeDicomParts(file: DicomFile, options: WriteOptions = {}): Array<Uint8Array | DeferredValue> {
+  return encodeDicom(file, options, true).parts();
 }
 
-function encodeDicom(file: DicomFile, options: WriteOptions): ByteSink {
+function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = false): ByteSink {
   const pixelData = file.dataset.get(0x7fe00010);
   const sourceEncapsulated = Boolean(pixelData?.fragments);
   const transferSyntaxUID =
@@ -126,7 +138,7 @@ function encodeDicom(file: DicomFile, options: WriteOptions): ByteSink {
       hint: 'DICOMDIR records hold byte offsets; build a new DICOMDIR with dcmmkdir after writing the files',
     });
   }
-  const sink = new ByteSink();
+  const sink = new ByteSink(keepDeferred);
   if (options.preamble !== false) {
     sink.bytes(new Uint8Array(128));
     sink.ascii('DICM');
@@ -184,7 +196,7 @@ function writeImplicitElement(sink: ByteSink, element: DataElement): void {
     sink.uint32(0);
     return;
   }
-  let value = element.bytes ?? new Uint8Array();
+  let value = elementBytes(element) ?? new Uint8Array();
   if (value.length % 2 === 1) value = pad(value, PAD_WITH_NUL.has(element.vr) ? 0 : 0x20);
   sink.uint32(value.length);
   sink.bytes(value);
@@ -235,6 +247,22 @@ function writeElement(sink: ByteSink, element: DataElement): void {
     });
     writeTag(sink, 0xfffee0dd);
     sink.uint32(0);
+    return;
+  }
+  const length = elementLength(element);
+  if (
+    element.deferred &&
+    element.bytes === undefined &&
+    sink.keepDeferred &&
+    LONG_LENGTH_VRS.has(element.vr) &&
+    (length % 2 === 0 || PAD_WITH_NUL.has(element.vr))
+  ) {
+    writeTag(sink, tag);
+    sink.ascii(element.vr);
+    sink.uint16(0);
+    sink.uint32(length + (length % 2));
+    sink.deferred(element.deferred);
+    if (length % 2 === 1) sink.bytes(new Uint8Array(1));
     return;
   }
   let value = elementBytes(element) ?? new Uint8Array();

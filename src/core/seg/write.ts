@@ -10,7 +10,7 @@ import { Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
 import { generateUid } from '../dicom/uid.ts';
 import { MedvoxError } from '../errors.ts';
 import type { LabelEntry, LabelTableSeries } from '../labels/label-table.ts';
-import { type LabelmapScan, packBinaryFrames, scanLabelmap } from './encode.ts';
+import { binaryPixelData, type LabelmapScan, packBinaryFrames, scanLabelmap } from './encode.ts';
 import type { ReferenceGrid } from './reference.ts';
 import { codeItem, segmentItem } from './segments.ts';
 
@@ -36,6 +36,12 @@ export interface SegmentationInput {
   softwareVersion?: string;
   /** The labelmap already scanned (encode.ts), so callers that needed its labels do not pay twice. */
   encoded?: LabelmapScan;
+  /**
+   * BINARY: leave the Pixel Data as a value produced on demand (DataElement.deferred) when the scan kept the
+   * labelmap's runs, so that a writer packs it chunk by chunk as it writes (writeDicomParts + writeFileAtomic)
+   * instead of holding it whole. Default: the bytes.
+   */
+  deferPixelData?: boolean;
 }
 
 export interface SegmentationOutput {
@@ -46,6 +52,7 @@ export interface SegmentationOutput {
 }
 
 const CHARSET = ['ISO_IR 192'];
+const PIXEL_DATA = 0x7fe00010;
 
 function dateTime(now: Date): { date: string; time: string } {
   const pad = (value: number, width = 2) => String(value).padStart(width, '0');
@@ -300,18 +307,28 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
 
   if (type === 'BINARY') {
     ds.setNumbers('BitsAllocated', 1).setNumbers('BitsStored', 1).setNumbers('HighBit', 0);
-    const frameIndex = new Map<number, Int32Array>();
-    frames.forEach(({ segment, k }, f) => {
-      const label = segments[segment]!.labelValue;
-      let list = frameIndex.get(label);
-      if (!list) {
-        list = new Int32Array(nz).fill(-1);
-        frameIndex.set(label, list);
-      }
-      list[k] = f;
-    });
-    const pixels = packBinaryFrames(labelmap, grid.dims, frames.length, (label, k) => frameIndex.get(label)![k]!);
-    ds.setBytes('PixelData', pixels, 'OB');
+    if (encoded.runs) {
+      const pixels = binaryPixelData(
+        encoded,
+        grid.dims,
+        frames.map(({ segment, k }) => ({ label: segments[segment]!.labelValue, k })),
+      );
+      if (input.deferPixelData) ds.set({ tag: PIXEL_DATA, vr: 'OB', deferred: pixels });
+      else ds.setBytes('PixelData', pixels.read(), 'OB');
+    } else {
+      const frameIndex = new Map<number, Int32Array>();
+      frames.forEach(({ segment, k }, f) => {
+        const label = segments[segment]!.labelValue;
+        let list = frameIndex.get(label);
+        if (!list) {
+          list = new Int32Array(nz).fill(-1);
+          frameIndex.set(label, list);
+        }
+        list[k] = f;
+      });
+      const pixels = packBinaryFrames(labelmap, grid.dims, frames.length, (label, k) => frameIndex.get(label)![k]!);
+      ds.setBytes('PixelData', pixels, 'OB');
+    }
   } else {
     const max = segments.reduce((m, entry) => Math.max(m, entry.labelValue), 0);
     const bits = max > 255 ? 16 : 8;
