@@ -35,40 +35,6 @@ function wordsOf(labelmap: Labels, columns: number): Uint32Array | undefined {
     : undefined;
 }
 
-/** Runs of one label while they are being collected (arrays grow by doubling). */
-class RunCollector {
-  rows = new Uint16Array(1024);
-  first = new Uint16Array(1024);
-  end = new Uint16Array(1024);
-  length = 0;
-  readonly perSlice: Uint32Array;
-  constructor(slices: number) {
-    this.perSlice = new Uint32Array(slices);
-  }
-  add(k: number, j: number, first: number, end: number): void {
-    if (this.length === this.rows.length) {
-      const grow = <T extends Uint16Array>(array: T): T => {
-        const bigger = new Uint16Array(array.length * 2);
-        bigger.set(array);
-        return bigger as T;
-      };
-      this.rows = grow(this.rows);
-      this.first = grow(this.first);
-      this.end = grow(this.end);
-    }
-    const n = this.length++;
-    this.rows[n] = j;
-    this.first[n] = first;
-    this.end[n] = end;
-    this.perSlice[k]!++;
-  }
-  finish(): LabelRuns {
-    const sliceStart = new Uint32Array(this.perSlice.length + 1);
-    for (let k = 0; k < this.perSlice.length; k++) sliceStart[k + 1] = sliceStart[k]! + this.perSlice[k]!;
-    return { rows: this.rows, first: this.first, end: this.end, sliceStart };
-  }
-}
-
 /**
  * Labels, the slices they occur on and their runs. Runs are kept while they take at most half the labelmap's
  * bytes (6 bytes a run) or 64 Ki runs; past that (noise-like masks) they are dropped and the frames are packed from
@@ -76,87 +42,176 @@ class RunCollector {
  */
 export function scanLabelmap(labelmap: Labels, dims: readonly number[]): LabelmapScan {
   const [columns, rows, nz] = dims as [number, number, number];
-  const sliceSize = columns * rows;
-  const collectors = new Map<number, RunCollector>();
   const maxRuns = Math.max(1 << 16, Math.floor(labelmap.byteLength / 12));
-  let runCount = 0;
-  let keepRuns = columns <= 0xffff && rows <= 0xffff;
-  let value = 0;
-  let collector: RunCollector | undefined;
+  const found = columns <= 0xffff ? collectRuns(labelmap, columns, maxRuns) : undefined;
+  if (!found) return labelSlices(labelmap, dims);
+  return groupRuns(found.runs, found.count, rows, nz);
+}
+
+/**
+ * Every run of the labelmap in voxel order, three words each: global row (k * rows + j), first column | end
+ * column << 16, label. One tight loop with a single way out per run, so that the JIT compiles it early (the CLI
+ * calls it once, cold). Undefined past `maxRuns`.
+ */
+function collectRuns(
+  labelmap: Labels,
+  columns: number,
+  maxRuns: number,
+): { runs: Uint32Array; count: number } | undefined {
   const words = wordsOf(labelmap, columns);
-  const run = (k: number, j: number, first: number, end: number, label: number): void => {
-    if (label !== value) {
-      value = label;
-      collector = collectors.get(label);
-      if (!collector) {
-        collector = new RunCollector(nz);
-        collectors.set(label, collector);
+  let runs: Uint32Array = new Uint32Array(3 * 4096);
+  let n = 0;
+  if (words) {
+    // Whole rows are whole words: skip background words; a non-zero word starts a row's runs, followed until the
+    // row ends or a background word begins.
+    const wordCount = words.length;
+    let w = 0;
+    while (w < wordCount) {
+      if (words[w] === 0) {
+        w++;
+        continue;
       }
-    }
-    if (keepRuns) {
-      collector!.add(k, j, first, end);
-      if (++runCount > maxRuns) keepRuns = false;
-    } else {
-      collector!.perSlice[k] = 1;
-    }
-  };
-  for (let k = 0; k < nz; k++) {
-    const base = k * sliceSize;
-    if (words) {
-      // Whole rows are whole words: skip background words over the slice; a non-zero word starts a row's runs,
-      // followed until the row ends or a background word begins.
-      let w = base >>> 2;
-      const sliceEnd = (base + sliceSize) >>> 2;
-      while (w < sliceEnd) {
-        if (words[w] === 0) {
-          w++;
-          continue;
-        }
-        const j = Math.floor((w * 4 - base) / columns);
-        const rowStart = base + j * columns;
-        let c = w * 4 - rowStart;
-        while (c < columns) {
-          const label = labelmap[rowStart + c]!;
-          if (label === 0) {
-            c++;
-            if ((c & 3) === 0 && words[(rowStart + c) >>> 2] === 0) break;
-            continue;
-          }
-          let end = c + 1;
-          while (end < columns && labelmap[rowStart + end] === label) end++;
-          run(k, j, c, end, label);
-          c = end;
-          if ((c & 3) === 0 && words[(rowStart + c) >>> 2] === 0) break;
-        }
-        w = (rowStart + c) >>> 2; // c is a multiple of 4 here (a background word, or the row's end)
-      }
-      continue;
-    }
-    for (let j = 0; j < rows; j++) {
-      const rowStart = base + j * columns;
-      let c = 0;
+      const row = Math.floor((w * 4) / columns);
+      const rowStart = row * columns;
+      let c = w * 4 - rowStart;
       while (c < columns) {
         const label = labelmap[rowStart + c]!;
         if (label === 0) {
           c++;
+          if ((c & 3) === 0 && words[(rowStart + c) >>> 2] === 0) break;
           continue;
         }
         let end = c + 1;
         while (end < columns && labelmap[rowStart + end] === label) end++;
-        run(k, j, c, end, label);
+        if (n === runs.length) {
+          if (n / 3 >= maxRuns) return undefined;
+          runs = doubled(runs);
+        }
+        runs[n] = row;
+        runs[n + 1] = c | (end << 16);
+        runs[n + 2] = label;
+        n += 3;
         c = end;
+        if ((c & 3) === 0 && words[(rowStart + c) >>> 2] === 0) break;
       }
+      w = (rowStart + c) >>> 2; // c is a multiple of 4 here (a background word, or the row's end)
+    }
+    return { runs, count: n / 3 };
+  }
+  const rowCount = labelmap.length / columns;
+  for (let row = 0; row < rowCount; row++) {
+    const rowStart = row * columns;
+    let c = 0;
+    while (c < columns) {
+      const label = labelmap[rowStart + c]!;
+      if (label === 0) {
+        c++;
+        continue;
+      }
+      let end = c + 1;
+      while (end < columns && labelmap[rowStart + end] === label) end++;
+      if (n === runs.length) {
+        if (n / 3 >= maxRuns) return undefined;
+        runs = doubled(runs);
+      }
+      runs[n] = row;
+      runs[n + 1] = c | (end << 16);
+      runs[n + 2] = label;
+      n += 3;
+      c = end;
     }
   }
+  return { runs, count: n / 3 };
+}
+
+function doubled(array: Uint32Array): Uint32Array {
+  const bigger = new Uint32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
+}
+
+/** The runs (voxel order) sorted out by label: each label's runs stay in slice, then row order. */
+function groupRuns(runs: Uint32Array, count: number, rows: number, nz: number): LabelmapScan {
+  const perLabel = new Uint32Array(0x10000);
+  for (let n = 0; n < count; n++) perLabel[runs[3 * n + 2]!]!++;
+  const labelValues: number[] = [];
+  for (let label = 1; label < perLabel.length; label++) if (perLabel[label]! > 0) labelValues.push(label);
+  const grouped: Array<LabelRuns & { next: number }> = [];
+  for (const label of labelValues) {
+    const size = perLabel[label]!;
+    grouped[label] = {
+      rows: new Uint16Array(size),
+      first: new Uint16Array(size),
+      end: new Uint16Array(size),
+      sliceStart: new Uint32Array(nz + 1),
+      next: 0,
+    };
+  }
+  for (let n = 0; n < count; n++) {
+    const row = runs[3 * n]!;
+    const columns = runs[3 * n + 1]!;
+    const target = grouped[runs[3 * n + 2]!]!;
+    const k = Math.floor(row / rows);
+    const at = target.next++;
+    target.rows[at] = row - k * rows;
+    target.first[at] = columns & 0xffff;
+    target.end[at] = columns >>> 16;
+    target.sliceStart[k + 1]!++;
+  }
   const slices = new Map<number, Uint8Array>();
-  for (const [label, found] of collectors)
-    slices.set(
-      label,
-      Uint8Array.from(found.perSlice, (n) => (n > 0 ? 1 : 0)),
-    );
-  const scan: LabelmapScan = { labelValues: [...collectors.keys()].sort((a, b) => a - b), slices };
-  if (keepRuns) scan.runs = new Map([...collectors].map(([label, found]) => [label, found.finish()]));
-  return scan;
+  const byLabel = new Map<number, LabelRuns>();
+  for (const label of labelValues) {
+    const { rows: runRows, first, end, sliceStart } = grouped[label]!;
+    const flags = new Uint8Array(nz);
+    for (let k = 0; k < nz; k++) {
+      if (sliceStart[k + 1]! > 0) flags[k] = 1;
+      sliceStart[k + 1]! += sliceStart[k]!;
+    }
+    slices.set(label, flags);
+    byLabel.set(label, { rows: runRows, first, end, sliceStart });
+  }
+  return { labelValues, slices, runs: byLabel };
+}
+
+/** Labels and the slices they occur on, without runs (for labelmaps with too many runs to keep). */
+function labelSlices(labelmap: Labels, dims: readonly number[]): LabelmapScan {
+  const [columns, rows, nz] = dims as [number, number, number];
+  const sliceSize = columns * rows;
+  const slices = new Map<number, Uint8Array>();
+  const words = wordsOf(labelmap, columns);
+  const mark = (value: number, k: number): void => {
+    let flags = slices.get(value);
+    if (!flags) {
+      flags = new Uint8Array(nz);
+      slices.set(value, flags);
+    }
+    flags[k] = 1;
+  };
+  for (let k = 0; k < nz; k++) {
+    let previous = 0;
+    if (words) {
+      const end = ((k + 1) * sliceSize) >>> 2;
+      for (let w = (k * sliceSize) >>> 2; w < end; w++) {
+        const word = words[w]!;
+        if (word === 0) continue;
+        for (let shift = 0; shift < 32; shift += 8) {
+          const value = (word >>> shift) & 0xff; // little endian: the first voxel is the low byte
+          if (value === 0 || value === previous) continue;
+          previous = value;
+          mark(value, k);
+        }
+      }
+      continue;
+    }
+    const end = (k + 1) * sliceSize;
+    for (let index = k * sliceSize; index < end; index++) {
+      const value = labelmap[index]!;
+      if (value === 0 || value === previous) continue;
+      previous = value;
+      mark(value, k);
+    }
+  }
+  return { labelValues: [...slices.keys()].sort((a, b) => a - b), slices };
 }
 
 /** One frame of BINARY Pixel Data: the label and the slice it shows. */
