@@ -36,10 +36,33 @@ class ByteSink {
   length = 0;
   // Small fields go byte by byte into a 64 KiB scratch (no DataView or array per field: a SEG's thousands of
   // per-frame items made that allocation the writer's main cost); large values are kept as they are.
-  private scratch = new Uint8Array(SCRATCH_SIZE);
+  private scratch: Uint8Array;
   private used = 0;
+  /** Items that occur more than once in the dataset being written, and the bytes of those already encoded. */
+  shared: ReadonlySet<Dataset> = new Set();
+  readonly encodedItems = new Map<Dataset, Uint8Array>();
+  private childSink: ByteSink | undefined;
   /** Keep deferred values as they are (parts()) instead of reading them in. */
-  constructor(readonly keepDeferred = false) {}
+  constructor(
+    readonly keepDeferred = false,
+    scratchSize = SCRATCH_SIZE,
+  ) {
+    this.scratch = new Uint8Array(scratchSize);
+  }
+
+  /** An empty sink for one shared item (reused: one per nesting level), sharing this sink's item cache. */
+  child(): ByteSink {
+    if (!this.childSink) {
+      this.childSink = new ByteSink(false, 4096);
+      this.childSink.shared = this.shared;
+      (this.childSink as { encodedItems: Map<Dataset, Uint8Array> }).encodedItems = this.encodedItems;
+    }
+    const child = this.childSink;
+    child.chunks.length = 0;
+    child.used = 0;
+    child.length = 0;
+    return child;
+  }
 
   private flushScratch(): void {
     if (this.used > 0) {
@@ -74,7 +97,7 @@ class ByteSink {
     for (let i = 0; i < text.length; i++) this.scratch[at + i] = text.charCodeAt(i);
   }
   bytes(value: Uint8Array): void {
-    if (value.length <= 256) {
+    if (value.length <= 4096) {
       this.scratch.set(value, this.reserve(value.length));
       return;
     }
@@ -94,6 +117,7 @@ class ByteSink {
     return this.chunks;
   }
   result(): Uint8Array {
+    if (this.chunks.length === 0) return this.scratch.slice(0, this.used);
     this.flushScratch();
     const out = new Uint8Array(this.length);
     let offset = 0;
@@ -139,6 +163,7 @@ function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = fals
     });
   }
   const sink = new ByteSink(keepDeferred);
+  sink.shared = sharedItems(file.dataset);
   if (options.preamble !== false) {
     sink.bytes(new Uint8Array(128));
     sink.ascii('DICM');
@@ -172,6 +197,56 @@ function writeMeta(sink: ByteSink, file: DicomFile, transferSyntaxUID: string): 
   sink.bytes(encoded);
 }
 
+/**
+ * Items (Dataset objects) that occur more than once below `dataset`: each is encoded once and its bytes repeated.
+ * A SEG's thousands of per-frame items share their source image, position and code items.
+ */
+function sharedItems(dataset: Dataset): Set<Dataset> {
+  const seen = new Set<Dataset>();
+  const shared = new Set<Dataset>();
+  const visit = (current: Dataset): void => {
+    for (const element of current.elements.values()) {
+      if (!element.items) continue;
+      for (const item of element.items) {
+        if (seen.has(item)) {
+          shared.add(item);
+          continue;
+        }
+        seen.add(item);
+        visit(item);
+      }
+    }
+  };
+  visit(dataset);
+  return shared;
+}
+
+/** An item with its delimiters (PS3.5 7.5, undefined length); a shared item's bytes come from the cache. */
+function writeItem(sink: ByteSink, item: Dataset, implicit: boolean): void {
+  const cached = sink.encodedItems.get(item);
+  if (cached) {
+    sink.bytes(cached);
+    return;
+  }
+  if (sink.shared.has(item)) {
+    const child = sink.child();
+    writeItemBody(child, item, implicit);
+    const bytes = child.result();
+    sink.encodedItems.set(item, bytes);
+    sink.bytes(bytes);
+    return;
+  }
+  writeItemBody(sink, item, implicit);
+}
+
+function writeItemBody(sink: ByteSink, item: Dataset, implicit: boolean): void {
+  writeTag(sink, 0xfffee000);
+  sink.uint32(0xffffffff);
+  writeDataset(sink, item, implicit);
+  writeTag(sink, 0xfffee00d);
+  sink.uint32(0);
+}
+
 function writeDataset(sink: ByteSink, dataset: Dataset, implicit = false): void {
   for (const element of dataset.sorted()) {
     if (element.tag >>> 16 === 0x0002) continue; // meta elements never belong in the dataset
@@ -185,13 +260,7 @@ function writeImplicitElement(sink: ByteSink, element: DataElement): void {
   writeTag(sink, element.tag);
   if (element.vr === 'SQ' || element.items) {
     sink.uint32(0xffffffff);
-    for (const item of element.items ?? []) {
-      writeTag(sink, 0xfffee000);
-      sink.uint32(0xffffffff);
-      writeDataset(sink, item, true);
-      writeTag(sink, 0xfffee00d);
-      sink.uint32(0);
-    }
+    for (const item of element.items ?? []) writeItem(sink, item, true);
     writeTag(sink, 0xfffee0dd);
     sink.uint32(0);
     return;
@@ -223,13 +292,7 @@ function writeElement(sink: ByteSink, element: DataElement): void {
     sink.ascii('SQ');
     sink.uint16(0);
     sink.uint32(0xffffffff);
-    for (const item of element.items ?? []) {
-      writeTag(sink, 0xfffee000);
-      sink.uint32(0xffffffff);
-      writeDataset(sink, item);
-      writeTag(sink, 0xfffee00d);
-      sink.uint32(0);
-    }
+    for (const item of element.items ?? []) writeItem(sink, item, false);
     writeTag(sink, 0xfffee0dd);
     sink.uint32(0);
     return;
