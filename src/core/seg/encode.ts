@@ -59,18 +59,16 @@ function collectRuns(
   maxRuns: number,
 ): { runs: Uint32Array; count: number } | undefined {
   const words = wordsOf(labelmap, columns);
-  let runs: Uint32Array = new Uint32Array(3 * 4096);
+  let runs: Uint32Array = new Uint32Array(3 * 65536);
   let n = 0;
   if (words) {
     // Whole rows are whole words: skip background words; a non-zero word starts a row's runs, followed until the
     // row ends or a background word begins.
     const wordCount = words.length;
     let w = 0;
-    while (w < wordCount) {
-      if (words[w] === 0) {
-        w++;
-        continue;
-      }
+    for (;;) {
+      w = nextNonZero(words, w, wordCount);
+      if (w === wordCount) break;
       const row = Math.floor((w * 4) / columns);
       const rowStart = row * columns;
       let c = w * 4 - rowStart;
@@ -122,6 +120,13 @@ function collectRuns(
     }
   }
   return { runs, count: n / 3 };
+}
+
+/** The first non-zero word at or after `w` (`end` if none): its own small function, so it is optimised early. */
+function nextNonZero(words: Uint32Array, w: number, end: number): number {
+  let at = w;
+  while (at < end && words[at] === 0) at++;
+  return at;
 }
 
 function doubled(array: Uint32Array): Uint32Array {
