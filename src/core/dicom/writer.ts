@@ -312,14 +312,8 @@ function writeElement(sink: ByteSink, element: DataElement): void {
     sink.uint32(0);
     return;
   }
-  const length = elementLength(element);
-  if (
-    element.deferred &&
-    element.bytes === undefined &&
-    sink.keepDeferred &&
-    LONG_LENGTH_VRS.has(element.vr) &&
-    (length % 2 === 0 || PAD_WITH_NUL.has(element.vr))
-  ) {
+  if (element.deferred && element.bytes === undefined && sink.keepDeferred && keepsDeferred(element)) {
+    const length = elementLength(element);
     writeTag(sink, tag);
     sink.ascii(element.vr);
     sink.uint16(0);
@@ -341,6 +335,11 @@ function writeElement(sink: ByteSink, element: DataElement): void {
     sink.uint16(value.length);
   }
   sink.bytes(value);
+}
+
+/** A deferred value written as a part: long-length VRs only, and an odd length only where the pad byte is NUL. */
+function keepsDeferred(element: DataElement): boolean {
+  return LONG_LENGTH_VRS.has(element.vr) && (elementLength(element) % 2 === 0 || PAD_WITH_NUL.has(element.vr));
 }
 
 function pad(value: Uint8Array, byte: number): Uint8Array {

@@ -344,7 +344,11 @@ function setBits(out: Uint8Array, first: number, end: number): void {
   }
   const wholeEnd = end - (end & 7);
   if (bit < wholeEnd) {
-    out.fill(0xff, bit >>> 3, wholeEnd >>> 3);
+    // Runs are mostly short (an organ's width): a loop beats a call to fill() below a few dozen bytes.
+    const from = bit >>> 3;
+    const to = wholeEnd >>> 3;
+    if (to - from > 32) out.fill(0xff, from, to);
+    else for (let byte = from; byte < to; byte++) out[byte] = 0xff;
     bit = wholeEnd;
   }
   while (bit < end) {

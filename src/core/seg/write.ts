@@ -286,6 +286,17 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
     perSlice[k] = made;
     return made;
   };
+  // The Segment Identification of a segment is one item for all its frames (the writer encodes it once).
+  const identifications: Dataset[] = [];
+  const segmentIdentification = (segment: number): Dataset => {
+    let item = identifications[segment];
+    if (!item) {
+      item = new Dataset(CHARSET);
+      item.setNumbers('ReferencedSegmentNumber', segment + 1);
+      identifications[segment] = item;
+    }
+    return item;
+  };
   ds.setItems(
     'PerFrameFunctionalGroupsSequence',
     frames.map(({ segment, k }) => {
@@ -296,11 +307,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
       content.setNumbers('DimensionIndexValues', type === 'BINARY' ? [segment + 1, k + 1] : [k + 1], 'UL');
       item.setItems('FrameContentSequence', [content]);
       item.setItems('PlanePositionSequence', [position]);
-      if (type === 'BINARY') {
-        const identification = new Dataset(CHARSET);
-        identification.setNumbers('ReferencedSegmentNumber', segment + 1);
-        item.setItems('SegmentIdentificationSequence', [identification]);
-      }
+      if (type === 'BINARY') item.setItems('SegmentIdentificationSequence', [segmentIdentification(segment)]);
       return item;
     }),
   );
