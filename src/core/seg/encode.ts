@@ -79,8 +79,7 @@ function collectRuns(
           if ((c & 3) === 0 && words[(rowStart + c) >>> 2] === 0) break;
           continue;
         }
-        let end = c + 1;
-        while (end < columns && labelmap[rowStart + end] === label) end++;
+        const end = runEnd(labelmap as Uint8Array, words, rowStart + c + 1, rowStart + columns, label) - rowStart;
         if (n === runs.length) {
           if (n / 3 >= maxRuns) return undefined;
           runs = doubled(runs);
@@ -120,6 +119,18 @@ function collectRuns(
     }
   }
   return { runs, count: n / 3 };
+}
+
+/** The end of the run of `label` that continues at `from` (at most `rowEnd`), four voxels at a time where aligned. */
+function runEnd(labelmap: Uint8Array, words: Uint32Array, from: number, rowEnd: number, label: number): number {
+  let at = from;
+  while (at < rowEnd && (at & 3) !== 0 && labelmap[at] === label) at++;
+  if ((at & 3) === 0) {
+    const word = (label * 0x01010101) >>> 0;
+    while (at + 4 <= rowEnd && words[at >>> 2] === word) at += 4;
+  }
+  while (at < rowEnd && labelmap[at] === label) at++;
+  return at;
 }
 
 /** The first non-zero word at or after `w` (`end` if none): its own small function, so it is optimised early. */
@@ -335,24 +346,19 @@ export function packBinaryFrames(
   return out;
 }
 
-/** Set bits [first, end) of a little-endian bit string (bit 0 = least significant bit of byte 0). */
+/** Set bits [first, end) of a little-endian bit string (bit 0 = least significant bit of byte 0); first < end. */
 function setBits(out: Uint8Array, first: number, end: number): void {
-  let bit = first;
-  while (bit < end && (bit & 7) !== 0) {
-    out[bit >>> 3]! |= 1 << (bit & 7);
-    bit++;
+  const firstByte = first >>> 3;
+  const lastByte = (end - 1) >>> 3;
+  const head = (0xff << (first & 7)) & 0xff;
+  const tail = 0xff >>> (7 - ((end - 1) & 7));
+  if (firstByte === lastByte) {
+    out[firstByte]! |= head & tail;
+    return;
   }
-  const wholeEnd = end - (end & 7);
-  if (bit < wholeEnd) {
-    // Runs are mostly short (an organ's width): a loop beats a call to fill() below a few dozen bytes.
-    const from = bit >>> 3;
-    const to = wholeEnd >>> 3;
-    if (to - from > 32) out.fill(0xff, from, to);
-    else for (let byte = from; byte < to; byte++) out[byte] = 0xff;
-    bit = wholeEnd;
-  }
-  while (bit < end) {
-    out[bit >>> 3]! |= 1 << (bit & 7);
-    bit++;
-  }
+  out[firstByte]! |= head;
+  // Runs are mostly short (an organ's width): a loop beats a call to fill() below a few dozen bytes.
+  if (lastByte - firstByte > 32) out.fill(0xff, firstByte + 1, lastByte);
+  else for (let byte = firstByte + 1; byte < lastByte; byte++) out[byte] = 0xff;
+  out[lastByte]! |= tail;
 }
