@@ -1,6 +1,6 @@
 /** Atomic file output: write a temporary sibling, then rename over the target (same file system). */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DeferredValue } from '../core/dicom/model.ts';
 import { MedvoxError } from '../core/errors.ts';
@@ -12,18 +12,26 @@ export type FileParts = ReadonlyArray<Uint8Array | DeferredValue>;
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
 export async function writeFileAtomic(path: string, data: Uint8Array | string | FileParts): Promise<void> {
+  if (Array.isArray(data)) {
+    await writeAtomic(path, (handle) => writeParts(handle, data as FileParts));
+    return;
+  }
+  await writeAtomic(path, (handle) => handle.writeFile(data as Uint8Array | string));
+}
+
+/**
+ * The file written by `write` into a temporary sibling, then renamed over `path`; on any failure the temporary file
+ * is removed and the error is an IO_ERROR naming `path` (a MedvoxError keeps its code).
+ */
+export async function writeAtomic(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   await ensureDirectory(dirname(path));
   const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    if (Array.isArray(data)) {
-      const handle = await open(temporary, 'w');
-      try {
-        await writeParts(handle, data as FileParts);
-      } finally {
-        await handle.close();
-      }
-    } else {
-      await writeFile(temporary, data as Uint8Array | string);
+    const handle = await open(temporary, 'w');
+    try {
+      await write(handle);
+    } finally {
+      await handle.close();
     }
     await rename(temporary, path);
   } catch (error) {
@@ -34,45 +42,69 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
 }
 
 /**
- * Write the parts in order. Byte parts go out together (writev); a deferred value is produced into one of two
- * buffers while the other is being written on the thread pool, so producing and writing overlap and the value is
- * never in memory whole.
+ * Write the parts in order from the start of the file: byte parts together (writev), deferred values by chunks.
+ * `written` is a deferred value already written at its offset (writeDicomFileAtomic): checked to fall there, skipped.
  */
-async function writeParts(handle: FileHandle, parts: FileParts): Promise<void> {
+export async function writeParts(
+  handle: FileHandle,
+  parts: FileParts,
+  written?: { value: DeferredValue; offset: number },
+): Promise<void> {
   let position = 0;
   let batch: Uint8Array[] = [];
-  // The write in flight; at most one at a time, each at its own position.
-  let pending: Promise<void> = Promise.resolve();
-  const startWrite = (buffers: Uint8Array[]): void => {
-    const at = position;
-    position += buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-    pending = writeAllAt(handle, buffers, at);
+  let batchAt = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const buffers = batch;
+    batch = [];
+    await writeAllAt(handle, buffers, batchAt);
   };
-  let chunks: [Uint8Array, Uint8Array] | undefined;
   for (const part of parts) {
     if (part instanceof Uint8Array) {
+      if (batch.length === 0) batchAt = position;
       batch.push(part);
+      position += part.length;
       continue;
     }
-    await pending;
-    if (batch.length > 0) startWrite(batch);
-    batch = [];
-    chunks ??= [new Uint8Array(CHUNK_BYTES), new Uint8Array(CHUNK_BYTES)];
-    for (let offset = 0, which = 0; offset < part.length; offset += CHUNK_BYTES, which ^= 1) {
-      const chunk = chunks[which]!.subarray(0, Math.min(CHUNK_BYTES, part.length - offset));
-      part.readInto(offset, [chunk]);
-      // The other buffer's write must end before this one starts (and before that buffer is filled again).
-      await pending;
-      startWrite([chunk]);
+    await flush();
+    if (part === written?.value) {
+      if (position !== written.offset)
+        throw new Error(`internal: a value measured at byte ${written.offset} was encoded at byte ${position}`);
+    } else {
+      await writeValueAt(handle, part, position);
     }
+    position += part.length;
   }
-  await pending;
-  if (batch.length > 0) startWrite(batch);
+  await flush();
+}
+
+/**
+ * Write a deferred value at `position`, produced a chunk at a time into one of two buffers while the other is being
+ * written on the thread pool, so that producing and writing overlap and the value is never in memory whole.
+ * `meanwhile` runs after each chunk is handed to the file system (other work for this thread while it writes).
+ */
+export async function writeValueAt(
+  handle: FileHandle,
+  value: DeferredValue,
+  position: number,
+  meanwhile?: () => void,
+): Promise<void> {
+  const size = Math.min(CHUNK_BYTES, value.length);
+  const chunks = [new Uint8Array(size), new Uint8Array(size)] as const;
+  let pending: Promise<void> = Promise.resolve();
+  for (let offset = 0, which = 0; offset < value.length; offset += CHUNK_BYTES, which ^= 1) {
+    const chunk = chunks[which]!.subarray(0, Math.min(CHUNK_BYTES, value.length - offset));
+    value.readInto(offset, [chunk]);
+    // The other buffer's write must end before this one starts (and before that buffer is filled again).
+    await pending;
+    pending = writeAllAt(handle, [chunk], position + offset);
+    meanwhile?.();
+  }
   await pending;
 }
 
 /** writev until every byte is written (a regular file may take fewer bytes a call). */
-async function writeAllAt(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+export async function writeAllAt(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
   let remaining = buffers;
   let at = position;
   while (remaining.length > 0) {

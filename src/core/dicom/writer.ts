@@ -6,6 +6,7 @@
  * the model is written with its VR and value bytes (padded to even length), so read -> write -> read is lossless.
  */
 import { MedvoxError } from '../errors.ts';
+import { encodedElementLength, type ItemLengths } from './encoded-length.ts';
 import {
   type DataElement,
   type Dataset,
@@ -143,7 +144,52 @@ export function writeDicomParts(file: DicomFile, options: WriteOptions = {}): Ar
   return encodeDicom(file, options, true).parts();
 }
 
+/** A file to be written by position (see planDicom). */
+export interface DicomWritePlan {
+  /** The last element's deferred value (e.g. a SEG's Pixel Data) and where in the file it goes; else undefined. */
+  deferred: { offset: number; value: DeferredValue } | undefined;
+  /**
+   * The encoding (writeDicomParts), pausing every few items of long sequences so that the caller can write the
+   * deferred value meanwhile; when done, the parts of the whole file, the deferred value among them.
+   */
+  steps: Generator<void, Array<Uint8Array | DeferredValue>>;
+}
+
+/**
+ * writeDicomParts for a writer that writes by position: where the deferred value at the end of the dataset goes is
+ * measured (encoded-length.ts) before anything is encoded, so its bytes can be written while the header still
+ * encodes, a step at a time.
+ */
+export function planDicom(file: DicomFile, options: WriteOptions = {}, stepItems = 32): DicomWritePlan {
+  const transferSyntaxUID = transferSyntaxOf(file, options);
+  const implicit = transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian;
+  const elements = file.dataset.sorted().filter((element) => element.tag >>> 16 !== 0x0002);
+  const last = elements[elements.length - 1];
+  let deferred: DicomWritePlan['deferred'];
+  if (!implicit && last?.deferred && last.bytes === undefined && keepsDeferred(last)) {
+    const head = new ByteSink();
+    if (options.preamble !== false) head.bytes(new Uint8Array(132));
+    writeMeta(head, file, transferSyntaxUID);
+    const items: ItemLengths = new Map();
+    let offset = head.length + 12; // the deferred element's own header: tag, VR, reserved, 4-byte length
+    for (const element of elements.slice(0, -1)) offset += encodedElementLength(element, false, items);
+    deferred = { offset, value: last.deferred };
+  }
+  function* steps(): Generator<void, Array<Uint8Array | DeferredValue>> {
+    return (yield* encodeSteps(file, options, true, stepItems)).parts();
+  }
+  return { deferred, steps: steps() };
+}
+
 function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = false): ByteSink {
+  const steps = encodeSteps(file, options, keepDeferred, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+function transferSyntaxOf(file: DicomFile, options: WriteOptions): string {
   const pixelData = file.dataset.get(0x7fe00010);
   const sourceEncapsulated = Boolean(pixelData?.fragments);
   const transferSyntaxUID =
@@ -155,6 +201,20 @@ function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = fals
       { file: file.source },
     );
   }
+  return transferSyntaxUID;
+}
+
+/**
+ * The encoder, pausing (yield) every `stepItems` items of a sequence of more items than that, so that a caller can
+ * interleave other work (writeDicomFileAtomic writes the Pixel Data meanwhile).
+ */
+function* encodeSteps(
+  file: DicomFile,
+  options: WriteOptions,
+  keepDeferred: boolean,
+  stepItems: number,
+): Generator<void, ByteSink> {
+  const transferSyntaxUID = transferSyntaxOf(file, options);
   const sopClass = file.dataset.string(0x00080016) ?? file.meta.string(0x00020002);
   if (sopClass === '1.2.840.10008.1.3.10') {
     throw new MedvoxError('UNSUPPORTED_SOP_CLASS', 'medvox does not write DICOMDIR files (Media Storage Directory)', {
@@ -169,7 +229,22 @@ function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = fals
     sink.ascii('DICM');
   }
   writeMeta(sink, file, transferSyntaxUID);
-  writeDataset(sink, file.dataset, transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian);
+  const implicit = transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian;
+  for (const element of file.dataset.sorted()) {
+    if (element.tag >>> 16 === 0x0002) continue;
+    const items = element.items;
+    if (!items || items.length <= stepItems) {
+      if (implicit) writeImplicitElement(sink, element);
+      else writeElement(sink, element);
+      continue;
+    }
+    sequenceStart(sink, element.tag, implicit);
+    for (let index = 0; index < items.length; index++) {
+      writeItem(sink, items[index]!, implicit);
+      if (index % stepItems === stepItems - 1) yield;
+    }
+    sequenceEnd(sink);
+  }
   return sink;
 }
 
@@ -257,14 +332,13 @@ function writeDataset(sink: ByteSink, dataset: Dataset, implicit = false): void 
 
 /** PS3.5 7.1.3: tag, 4-byte length, value; sequences and items with undefined length. */
 function writeImplicitElement(sink: ByteSink, element: DataElement): void {
-  writeTag(sink, element.tag);
   if (element.vr === 'SQ' || element.items) {
-    sink.uint32(0xffffffff);
+    sequenceStart(sink, element.tag, true);
     for (const item of element.items ?? []) writeItem(sink, item, true);
-    writeTag(sink, 0xfffee0dd);
-    sink.uint32(0);
+    sequenceEnd(sink);
     return;
   }
+  writeTag(sink, element.tag);
   let value = elementBytes(element) ?? new Uint8Array();
   if (value.length % 2 === 1) value = pad(value, PAD_WITH_NUL.has(element.vr) ? 0 : 0x20);
   sink.uint32(value.length);
@@ -280,6 +354,21 @@ export function needsImplicitVR(dataset: Dataset): boolean {
   return false;
 }
 
+/** A sequence's header, undefined length (PS3.5 7.5.2): its items follow, then sequenceEnd. */
+function sequenceStart(sink: ByteSink, tag: number, implicit: boolean): void {
+  writeTag(sink, tag);
+  if (!implicit) {
+    sink.ascii('SQ');
+    sink.uint16(0);
+  }
+  sink.uint32(0xffffffff);
+}
+
+function sequenceEnd(sink: ByteSink): void {
+  writeTag(sink, 0xfffee0dd);
+  sink.uint32(0);
+}
+
 function writeTag(sink: ByteSink, tag: number): void {
   sink.uint16(tag >>> 16);
   sink.uint16(tag & 0xffff);
@@ -288,13 +377,9 @@ function writeTag(sink: ByteSink, tag: number): void {
 function writeElement(sink: ByteSink, element: DataElement): void {
   const { tag } = element;
   if (element.vr === 'SQ' || element.items) {
-    writeTag(sink, tag);
-    sink.ascii('SQ');
-    sink.uint16(0);
-    sink.uint32(0xffffffff);
+    sequenceStart(sink, tag, false);
     for (const item of element.items ?? []) writeItem(sink, item, false);
-    writeTag(sink, 0xfffee0dd);
-    sink.uint32(0);
+    sequenceEnd(sink);
     return;
   }
   if (element.fragments) {
