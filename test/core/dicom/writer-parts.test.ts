@@ -8,9 +8,28 @@ import { test } from 'node:test';
 import { Dataset, type DeferredValue, type DicomFile, TransferSyntax } from '../../../src/core/dicom/model.ts';
 import { writeDicom, writeDicomParts } from '../../../src/core/dicom/writer.ts';
 
-function code(value: string): Dataset {
+function code(value: string, large = false): Dataset {
   const item = new Dataset();
   item.setStrings('CodeValue', value).setStrings('CodingSchemeDesignator', 'DCM').setStrings('CodeMeaning', 'Odd');
+  // Larger than the scratch of the sink that encodes shared items: values copied into it, and one kept apart.
+  if (large) {
+    item.setBytes(
+      0x00091010,
+      Uint8Array.from({ length: 3000 }, (_, i) => i & 0xff),
+      'OB',
+    );
+    item.setBytes(
+      0x00091011,
+      Uint8Array.from({ length: 3000 }, (_, i) => (i * 3) & 0xff),
+      'OB',
+    );
+    item.setBytes(
+      0x00091012,
+      Uint8Array.from({ length: 9000 }, (_, i) => (i * 5) & 0xff),
+      'OB',
+    );
+    item.setStrings(0x00091013, 'after', 'LO');
+  }
   return item;
 }
 
@@ -18,13 +37,13 @@ function code(value: string): Dataset {
 function multiFrame(copies: boolean): DicomFile {
   const ds = new Dataset();
   ds.setStrings('SOPClassUID', '1.2.840.10008.5.1.4.1.1.66.4').setStrings('SOPInstanceUID', '1.2.3.4');
-  const shared = code('113076');
+  const shared = code('113076', true);
   const positions = [0, 1, 2].map((k) => new Dataset().setNumbers('ImagePositionPatient', [0, 0, k], 'DS'));
   const frames: Dataset[] = [];
   for (let f = 0; f < 9; f++) {
     const k = f % 3;
     const derivation = new Dataset();
-    derivation.setItems('DerivationCodeSequence', [copies ? code('113076') : shared]);
+    derivation.setItems('DerivationCodeSequence', [copies ? code('113076', true) : shared]);
     const position = copies ? new Dataset().setNumbers('ImagePositionPatient', [0, 0, k], 'DS') : positions[k]!;
     const item = new Dataset();
     item.setItems('DerivationImageSequence', [derivation]);
