@@ -212,7 +212,16 @@ export class Dataset implements ReadonlyDataset {
   }
   /** Elements in ascending tag order. */
   sorted(): DataElement[] {
-    return this.tags().map((tag) => this.elements.get(tag)!);
+    return this.inTagOrder() ? [...this.elements.values()] : this.tags().map((tag) => this.elements.get(tag)!);
+  }
+  /** True when the elements were set in ascending tag order (datasets read from a file, most built ones). */
+  inTagOrder(): boolean {
+    let previous = -1;
+    for (const tag of this.elements.keys()) {
+      if (tag < previous) return false;
+      previous = tag;
+    }
+    return true;
   }
 
   // ---- typed access (keyword or tag) ----

@@ -223,7 +223,8 @@ function writeItemBody(sink: ByteSink, item: Dataset, implicit: boolean): void {
 }
 
 function writeDataset(sink: ByteSink, dataset: Dataset, implicit = false): void {
-  for (const element of dataset.sorted()) {
+  // Most datasets hold their elements in tag order already: written as they are, without sorting a copy.
+  for (const element of dataset.inTagOrder() ? dataset.elements.values() : dataset.sorted()) {
     if (element.tag >>> 16 === 0x0002) continue; // meta elements never belong in the dataset
     if (implicit) writeImplicitElement(sink, element);
     else writeElement(sink, element);
