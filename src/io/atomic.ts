@@ -8,8 +8,9 @@ import { MedvoxError } from '../core/errors.ts';
 /** Pieces of a file: bytes as they are, or values produced a chunk at a time (DeferredValue.readInto). */
 export type FileParts = ReadonlyArray<Uint8Array | DeferredValue>;
 
-/** Bytes of a deferred value produced at a time: two such buffers alternate (one filled while the other is written). */
+/** Bytes of a deferred value produced at a time, and the buffers that take turns (filled while others are written). */
 const CHUNK_BYTES = 4 * 1024 * 1024;
+const BUFFERS = 3;
 
 export async function writeFileAtomic(path: string, data: Uint8Array | string | FileParts): Promise<void> {
   if (Array.isArray(data)) {
@@ -23,7 +24,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
  * The file written by `write` into a temporary sibling, then renamed over `path`; on any failure the temporary file
  * is removed and the error is an IO_ERROR naming `path` (a MedvoxError keeps its code).
  */
-export async function writeAtomic(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+async function writeAtomic(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   await ensureDirectory(dirname(path));
   const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
@@ -42,22 +43,17 @@ export async function writeAtomic(path: string, write: (handle: FileHandle) => P
 }
 
 /**
- * Write the parts in order from the start of the file: byte parts together (writev), deferred values by chunks.
- * `written` is a deferred value already written at its offset (writeDicomFileAtomic): checked to fall there, skipped.
+ * Write the parts in order from the start of the file: byte parts together (writev), deferred values by chunks (the
+ * header's writev runs while the first chunk is produced).
  */
-export async function writeParts(
-  handle: FileHandle,
-  parts: FileParts,
-  written?: { value: DeferredValue; offset: number },
-): Promise<void> {
+async function writeParts(handle: FileHandle, parts: FileParts): Promise<void> {
   let position = 0;
   let batch: Uint8Array[] = [];
   let batchAt = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
+  const flush = (): Promise<void> => {
     const buffers = batch;
     batch = [];
-    await writeAllAt(handle, buffers, batchAt);
+    return buffers.length > 0 ? writeAllAt(handle, buffers, batchAt) : Promise.resolve();
   };
   for (const part of parts) {
     if (part instanceof Uint8Array) {
@@ -66,45 +62,38 @@ export async function writeParts(
       position += part.length;
       continue;
     }
-    await flush();
-    if (part === written?.value) {
-      if (position !== written.offset)
-        throw new Error(`internal: a value measured at byte ${written.offset} was encoded at byte ${position}`);
-    } else {
-      await writeValueAt(handle, part, position);
-    }
+    const written = flush();
+    written.catch(() => {}); // awaited below
+    await writeValueAt(handle, part, position);
+    await written;
     position += part.length;
   }
   await flush();
 }
 
 /**
- * Write a deferred value at `position`, produced a chunk at a time into one of two buffers while the other is being
- * written on the thread pool, so that producing and writing overlap and the value is never in memory whole.
- * `meanwhile` runs after each chunk is handed to the file system (other work for this thread while it writes).
+ * Write a deferred value at `position`, produced a chunk at a time into a few buffers that are written on the thread
+ * pool as soon as they are full (the next write already queued while one runs), so that producing and writing
+ * overlap and the value is never in memory whole.
  */
-export async function writeValueAt(
-  handle: FileHandle,
-  value: DeferredValue,
-  position: number,
-  meanwhile?: () => void,
-): Promise<void> {
+async function writeValueAt(handle: FileHandle, value: DeferredValue, position: number): Promise<void> {
   const size = Math.min(CHUNK_BYTES, value.length);
-  const chunks = [new Uint8Array(size), new Uint8Array(size)] as const;
-  let pending: Promise<void> = Promise.resolve();
-  for (let offset = 0, which = 0; offset < value.length; offset += CHUNK_BYTES, which ^= 1) {
-    const chunk = chunks[which]!.subarray(0, Math.min(CHUNK_BYTES, value.length - offset));
+  const buffers = Array.from({ length: BUFFERS }, () => new Uint8Array(size));
+  const writes: Array<Promise<void>> = buffers.map(() => Promise.resolve());
+  for (let offset = 0, which = 0; offset < value.length; offset += CHUNK_BYTES, which = (which + 1) % BUFFERS) {
+    // This buffer's previous write must have ended before it is filled again.
+    await writes[which];
+    const chunk = buffers[which]!.subarray(0, Math.min(CHUNK_BYTES, value.length - offset));
     value.readInto(offset, [chunk]);
-    // The other buffer's write must end before this one starts (and before that buffer is filled again).
-    await pending;
-    pending = writeAllAt(handle, [chunk], position + offset);
-    meanwhile?.();
+    const write = writeAllAt(handle, [chunk], position + offset);
+    write.catch(() => {}); // awaited below or at the buffer's next turn; not an unhandled rejection meanwhile
+    writes[which] = write;
   }
-  await pending;
+  await Promise.all(writes);
 }
 
 /** writev until every byte is written (a regular file may take fewer bytes a call). */
-export async function writeAllAt(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+async function writeAllAt(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
   let remaining = buffers;
   let at = position;
   while (remaining.length > 0) {

@@ -3,13 +3,14 @@
  * voxel centres within a tolerance; a mask stored in another axis order or with flipped axes of that same grid is
  * reordered), its labels are described by the label table, and the SEG references the source series.
  */
+import { writeDicomParts } from '../core/dicom/writer.ts';
 import { MedvoxError } from '../core/errors.ts';
 import { apply, invert, type Mat4, multiply, rasToLps } from '../core/geometry/affine.ts';
 import { type LabelEntry, type LabelTable, resolveLabels } from '../core/labels/index.ts';
 import { scanLabelmap } from '../core/seg/encode.ts';
 import { affineDistance, type ReferenceGrid } from '../core/seg/reference.ts';
 import { buildSegmentation, type WritableSegmentationType } from '../core/seg/write.ts';
-import { writeDicomFileAtomic } from '../io/dicom-write.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import { readLabelTableFile } from '../io/label-table-file.ts';
 import { type LabelmapImage, readLabelmapFile } from '../io/mask-file.ts';
 import { loadReferenceGrid } from '../io/reference-series.ts';
@@ -93,7 +94,7 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
   warnings.push(...built.warnings);
   report({ phase: 'encode', done: 1, total: 1 });
   report({ phase: 'write', done: 0, total: 1 });
-  await writeDicomFileAtomic(options.output, built.file);
+  await writeFileAtomic(options.output, writeDicomParts(built.file));
   report({ phase: 'write', done: 1, total: 1 });
   return {
     output: options.output,

@@ -7,7 +7,6 @@
  */
 import { MedvoxError } from '../errors.ts';
 import { ByteSink } from './byte-sink.ts';
-import { encodedElementLength, type ItemLengths } from './encoded-length.ts';
 import {
   type DataElement,
   type Dataset,
@@ -31,6 +30,7 @@ export interface WriteOptions {
 
 const MAX_SHORT_LENGTH = 0xfffe;
 const PAD_WITH_NUL = new Set(['UI', 'OB', 'UN']);
+
 export function writeDicom(file: DicomFile, options: WriteOptions = {}): Uint8Array {
   return encodeDicom(file, options).result();
 }
@@ -42,51 +42,6 @@ export function writeDicom(file: DicomFile, options: WriteOptions = {}): Uint8Ar
  */
 export function writeDicomParts(file: DicomFile, options: WriteOptions = {}): Array<Uint8Array | DeferredValue> {
   return encodeDicom(file, options, true).parts();
-}
-
-/** A file to be written by position (see planDicom). */
-export interface DicomWritePlan {
-  /** The last element's deferred value (e.g. a SEG's Pixel Data) and where in the file it goes; else undefined. */
-  deferred: { offset: number; value: DeferredValue } | undefined;
-  /**
-   * The encoding (writeDicomParts), pausing every few items of long sequences so that the caller can write the
-   * deferred value meanwhile; when done, the parts of the whole file, the deferred value among them.
-   */
-  steps: Generator<void, Array<Uint8Array | DeferredValue>>;
-}
-
-/**
- * writeDicomParts for a writer that writes by position: where the deferred value at the end of the dataset goes is
- * measured (encoded-length.ts) before anything is encoded, so its bytes can be written while the header still
- * encodes, a step at a time.
- */
-export function planDicom(file: DicomFile, options: WriteOptions = {}, stepItems = 32): DicomWritePlan {
-  const transferSyntaxUID = transferSyntaxOf(file, options);
-  const implicit = transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian;
-  const elements = file.dataset.sorted().filter((element) => element.tag >>> 16 !== 0x0002);
-  const last = elements[elements.length - 1];
-  let deferred: DicomWritePlan['deferred'];
-  if (!implicit && last?.deferred && last.bytes === undefined && keepsDeferred(last)) {
-    const head = new ByteSink();
-    if (options.preamble !== false) head.bytes(new Uint8Array(132));
-    writeMeta(head, file, transferSyntaxUID);
-    const items: ItemLengths = new Map();
-    let offset = head.length + 12; // the deferred element's own header: tag, VR, reserved, 4-byte length
-    for (const element of elements.slice(0, -1)) offset += encodedElementLength(element, false, items);
-    deferred = { offset, value: last.deferred };
-  }
-  function* steps(): Generator<void, Array<Uint8Array | DeferredValue>> {
-    return (yield* encodeSteps(file, options, true, stepItems)).parts();
-  }
-  return { deferred, steps: steps() };
-}
-
-function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = false): ByteSink {
-  const steps = encodeSteps(file, options, keepDeferred, Number.POSITIVE_INFINITY);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
 }
 
 function transferSyntaxOf(file: DicomFile, options: WriteOptions): string {
@@ -104,16 +59,7 @@ function transferSyntaxOf(file: DicomFile, options: WriteOptions): string {
   return transferSyntaxUID;
 }
 
-/**
- * The encoder, pausing (yield) every `stepItems` items of a sequence of more items than that, so that a caller can
- * interleave other work (writeDicomFileAtomic writes the Pixel Data meanwhile).
- */
-function* encodeSteps(
-  file: DicomFile,
-  options: WriteOptions,
-  keepDeferred: boolean,
-  stepItems: number,
-): Generator<void, ByteSink> {
+function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = false): ByteSink {
   const transferSyntaxUID = transferSyntaxOf(file, options);
   const sopClass = file.dataset.string(0x00080016) ?? file.meta.string(0x00020002);
   if (sopClass === '1.2.840.10008.1.3.10') {
@@ -129,22 +75,7 @@ function* encodeSteps(
     sink.ascii('DICM');
   }
   writeMeta(sink, file, transferSyntaxUID);
-  const implicit = transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian;
-  for (const element of file.dataset.sorted()) {
-    if (element.tag >>> 16 === 0x0002) continue;
-    const items = element.items;
-    if (!items || items.length <= stepItems) {
-      if (implicit) writeImplicitElement(sink, element);
-      else writeElement(sink, element);
-      continue;
-    }
-    sequenceStart(sink, element.tag, implicit);
-    for (let index = 0; index < items.length; index++) {
-      writeItem(sink, items[index]!, implicit);
-      if (index % stepItems === stepItems - 1) yield;
-    }
-    sequenceEnd(sink);
-  }
+  writeDataset(sink, file.dataset, transferSyntaxUID === TransferSyntax.ImplicitVRLittleEndian);
   return sink;
 }
 
