@@ -2,7 +2,13 @@
 import { closeSync, fstatSync, openSync, readSync, readvSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { type HeaderScan, HeaderScanner } from '../core/dicom/header-scan.ts';
-import type { Dataset, DeferredValue, DicomFile, ReadonlyDataset } from '../core/dicom/model.ts';
+import {
+  type Dataset,
+  type DeferredValue,
+  type DicomFile,
+  deferredValue,
+  type ReadonlyDataset,
+} from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom, readDicomHead, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 
@@ -145,15 +151,7 @@ function fileValue(path: string, start: number, length: number): DeferredValue {
       closeSync(fd);
     }
   };
-  return {
-    length,
-    readInto,
-    read: () => {
-      const bytes = new Uint8Array(length);
-      readInto(0, [bytes]);
-      return bytes;
-    },
-  };
+  return deferredValue(length, readInto);
 }
 
 const PIXEL_TAGS = new Set([PIXEL_DATA, 0x7fe00008, 0x7fe00009]);

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { DeferredValue } from '../../src/core/dicom/model.ts';
+import { type DeferredValue, deferredValue } from '../../src/core/dicom/model.ts';
 import { isMedvoxError } from '../../src/core/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic.ts';
 
@@ -18,15 +18,7 @@ function produced(length: number, seed: number, calls: number[] = []): DeferredV
     let at = offset;
     for (const target of targets) for (let i = 0; i < target.length; i++) target[i] = (at++ * 7 + seed) & 0xff;
   };
-  return {
-    length,
-    readInto,
-    read: () => {
-      const out = new Uint8Array(length);
-      readInto(0, [out]);
-      return out;
-    },
-  };
+  return deferredValue(length, readInto);
 }
 
 test('parts and produced values are written in order; a large value is produced a chunk at a time', async () => {

@@ -117,6 +117,22 @@ export interface DeferredValue {
   read(): Uint8Array;
 }
 
+/** A DeferredValue from its length and its range reader; `read()` is the whole value through `readInto`. */
+export function deferredValue(
+  length: number,
+  readInto: (offset: number, targets: readonly Uint8Array[]) => void,
+): DeferredValue {
+  return {
+    length,
+    readInto,
+    read: () => {
+      const bytes = new Uint8Array(length);
+      readInto(0, [bytes]);
+      return bytes;
+    },
+  };
+}
+
 /** An element's value bytes, reading a deferred value in (once) when needed. */
 export function elementBytes(element: DataElement): Uint8Array | undefined {
   if (element.bytes === undefined && element.deferred) {

@@ -7,7 +7,8 @@
  * frame f is rows * columns bits starting at bit f * rows * columns (no padding between frames), rows back in DICOM
  * order (r = rows-1-j), pixel 0 in the least significant bit (PS3.5 8.1.1).
  */
-import type { DeferredValue } from '../dicom/model.ts';
+import { type DeferredValue, deferredValue } from '../dicom/model.ts';
+import { MedvoxError } from '../errors.ts';
 
 export interface LabelmapScan {
   /** Distinct non-zero label values, sorted. */
@@ -247,7 +248,7 @@ export function binaryPixelData(
   frames: readonly BinaryFrame[],
 ): DeferredValue {
   const runs = scan.runs;
-  if (!runs) throw new Error('binaryPixelData needs the runs of the labelmap');
+  if (!runs) throw new MedvoxError('INTERNAL', 'binaryPixelData needs the runs of the labelmap (scanned with runs)');
   const [columns, rows] = dims as [number, number, number];
   const frameBits = columns * rows;
   const totalBytes = Math.ceil((frameBits * frames.length) / 8);
@@ -284,15 +285,7 @@ export function binaryPixelData(
       at += target.length;
     }
   };
-  return {
-    length,
-    readInto,
-    read: () => {
-      const out = new Uint8Array(length);
-      readInto(0, [out]);
-      return out;
-    },
-  };
+  return deferredValue(length, readInto);
 }
 
 /**
