@@ -281,22 +281,8 @@ export function encodeNumbers(values: readonly number[], vr: VR): Uint8Array {
   return bytes;
 }
 
-const SWAP_SIZE: Partial<Record<VR, number>> = {
-  US: 2,
-  SS: 2,
-  OW: 2,
-  AT: 2,
-  UL: 4,
-  SL: 4,
-  FL: 4,
-  OF: 4,
-  OL: 4,
-  FD: 8,
-  OD: 8,
-  SV: 8,
-  UV: 8,
-  OV: 8,
-};
+/** Bytes per swapped unit: the numbers' sizes, but AT swaps as two 16-bit words (group, element). */
+const SWAP_SIZE: Partial<Record<VR, number>> = { ...NUMBER_SIZE, AT: 2 };
 
 /**
  * A copy of a big-endian value in little-endian byte order (PS3.5 7.3): each number of its VR reversed; AT is two
