@@ -88,8 +88,8 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
   let sliceCount = 0;
   let written = 0;
   let uint16Max = 0;
-  // Room for the header, known exactly once the type is: every volume header has the same size (no extensions).
-  let voxOffset = 0;
+  // Room for the header: every volume header has the same size (no extensions), whatever the voxel type.
+  const voxOffset = headerByteLength(emptyHeader(1));
   // .nii: a chunk of slices at a time, written at its offset on the thread pool while the next slices are read.
   // .nii.gz: a chunk of slices per gzip member. Either way a few buffers are in flight.
   let chunk: PixelArray | undefined;
@@ -113,7 +113,6 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
       const sliceBytes = elements * new chosen(0).BYTES_PER_ELEMENT;
       chunkSlices = Math.max(1, Math.min(count, Math.floor(CHUNK_BYTES / sliceBytes)));
       chunk = new chosen(elements * chunkSlices);
-      voxOffset = headerByteLength(emptyHeader(1));
     },
     slice(index) {
       const at = index - chunkFirst;
@@ -168,7 +167,6 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
       sliceCount = compressed.length;
       written = compressed.length;
       uint16Max = max;
-      voxOffset = headerByteLength(emptyHeader(1));
       for (const member of compressed) members.push(Promise.resolve(member));
     },
     async finish(header) {

@@ -54,7 +54,7 @@ export class SliceCompressor {
   async offer(file: DicomFile): Promise<void> {
     const slice = nativeSliceOf(file);
     if (!slice) return;
-    const bytes = slice.elements * new slice.type(0).BYTES_PER_ELEMENT;
+    const { bytes } = slice;
     if (bytes < MIN_SLICE_BYTES || bytes > this.budget) return;
     while (this.running.length >= IN_FLIGHT) await this.running.shift();
     this.budget -= bytes;

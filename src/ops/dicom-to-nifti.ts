@@ -293,15 +293,8 @@ async function writeVolume(
           )
         : planned.read(stream.sink, decode);
       reading.catch(() => {}); // awaited below, after the sidecar
-      sidecar = await new Promise<Sidecar>((resolve, reject) =>
-        setImmediate(() => {
-          try {
-            resolve(makeSidecar());
-          } catch (error) {
-            reject(error);
-          }
-        }),
-      );
+      await new Promise((resolve) => setImmediate(resolve));
+      sidecar = makeSidecar();
       await reading;
       await stream.finish((sample) => volumeHeader(volume, sample, description));
     } catch (error) {

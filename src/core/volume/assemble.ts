@@ -481,6 +481,8 @@ function copyNative(frame: NativeFrame, target: PixelArray, base: number, record
 export interface NativeSlice {
   type: PixelArrayConstructor;
   elements: number;
+  /** Size of the slice in bytes. */
+  bytes: number;
   /** Fill `target` (`elements` long, of `type`) with the slice: rows flipped, masked to Bits Stored. */
   readInto(target: PixelArray): void;
 }
@@ -500,6 +502,7 @@ export function nativeSliceOf(file: DicomFile): NativeSlice | undefined {
   return {
     type: frame.type,
     elements: rows * columns,
+    bytes: rows * columns * frame.bytesPerSample,
     readInto: (target) => copyNative(frame, target, 0, place),
   };
 }
