@@ -111,13 +111,24 @@ export function readDicomFileHeadFirst(path: string): DicomFile {
 
 /** Fill `target` from `position` of the file; IO_ERROR naming `path` when the file is shorter. */
 export function readFully(fd: number, target: Uint8Array, position: number, path: string): number {
+  const done = readUpTo(fd, target, position, path);
+  if (done < target.length) throw new MedvoxError('IO_ERROR', 'the file shrank while it was read', { file: path });
+  return done;
+}
+
+/** Fill `target` from `position` of the file, or up to the file's end; returns the bytes read (IO_ERROR naming `path`). */
+export function readUpTo(fd: number, target: Uint8Array, position: number, path: string): number {
   let done = 0;
   while (done < target.length) {
-    const got = readSync(fd, target, done, target.length - done, position + done);
+    let got: number;
+    try {
+      got = readSync(fd, target, done, target.length - done, position + done);
+    } catch (error) {
+      throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
+    }
     if (got === 0) break;
     done += got;
   }
-  if (done < target.length) throw new MedvoxError('IO_ERROR', 'the file shrank while it was read', { file: path });
   return done;
 }
 
@@ -187,7 +198,7 @@ export class HeaderReader {
       let size = -1;
       for (;;) {
         if (this.buffer.length < length) this.buffer = new Uint8Array(length);
-        const got = readPrefix(fd, this.buffer.subarray(0, length), path);
+        const got = readUpTo(fd, this.buffer.subarray(0, length), 0, path);
         // A short read is the whole file; a full one asks for the size (only files larger than the buffer do).
         if (got === length && size < 0) size = fstatSync(fd).size;
         const complete = got < length || got >= size;
@@ -229,20 +240,4 @@ export interface FileHeader {
   meta: ReadonlyDataset;
   dataset: ReadonlyDataset;
   transferSyntaxUID: string;
-}
-
-/** Fill `target` from the start of the file, or up to its end; returns the bytes read. */
-function readPrefix(fd: number, target: Uint8Array, path: string): number {
-  let done = 0;
-  while (done < target.length) {
-    let got: number;
-    try {
-      got = readSync(fd, target, done, target.length - done, done);
-    } catch (error) {
-      throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-    }
-    if (got === 0) break;
-    done += got;
-  }
-  return done;
 }
