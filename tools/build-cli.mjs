@@ -1,5 +1,5 @@
 /**
- * Bundle the CLI: one self-contained ES module per command module in dist/cli/ (esbuild; npm packages stay
+ * Bundle the CLI: one self-contained CommonJS file per command module in dist/cli/ (esbuild; npm packages stay
  * external), plus the decode worker, and dist/cli/commands.json (command -> bundle) for bin/medvox.js.
  *
  * Why: start-up is a large part of a typical command (a 300-slice conversion takes ~0.3 s). Loading ~40 compiled
@@ -45,20 +45,34 @@ export const run = (argv) => runProgram(createProgram([register]), argv);\n`,
 
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
+const common = { bundle: true, platform: 'node', target: 'node20', outdir, logLevel: 'warning' };
+// Small pure-JavaScript packages every command loads go into the bundles (and so into their code cache); native,
+// WebAssembly and server packages stay in node_modules.
+const external = ['@cornerstonejs/*', '@fastify/*', 'better-sqlite3', 'fastify', 'tsx', 'tsx/*', 'yauzl'];
+// Commands as CommonJS: bin/bundle.js compiles them with a V8 code cache (Node 20 has no module compile cache), and
+// CommonJS skips the ES module loader's start-up. import.meta.url (worker and web paths) becomes the file's URL.
+// (import.meta.resolve is only reached when running from TypeScript sources.)
 await esbuild.build({
-  entryPoints: [
-    ...[...modules.keys()].map((name) => ({ in: `medvox-command:${name}`, out: name })),
-    // Found next to the bundle by src/io/decode-pool.ts (new URL('./decode-worker.js', import.meta.url)).
-    { in: join(root, 'src', 'io', 'decode-worker.ts'), out: 'decode-worker' },
-  ],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  outdir,
+  ...common,
+  entryPoints: [...modules.keys()].map((name) => ({ in: `medvox-command:${name}`, out: name })),
+  format: 'cjs',
+  external,
+  outExtension: { '.js': '.cjs' },
+  define: { 'import.meta.url': '__medvoxModuleUrl', 'import.meta.resolve': '__medvoxResolve' },
+  banner: {
+    js: [
+      'var __medvoxModuleUrl = require("node:url").pathToFileURL(__filename).href;',
+      'var __medvoxResolve = (specifier) => require("node:url").pathToFileURL(require.resolve(specifier)).href;',
+    ].join('\n'),
+  },
   plugins: [entry],
-  logLevel: 'warning',
 });
-const table = Object.fromEntries(Object.entries(COMMANDS).map(([command, [module]]) => [command, `${module}.js`]));
+// Found next to the bundle by src/io/decode-pool.ts (new URL('./decode-worker.js', import.meta.url)).
+await esbuild.build({
+  ...common,
+  entryPoints: [{ in: join(root, 'src', 'io', 'decode-worker.ts'), out: 'decode-worker' }],
+  format: 'esm',
+  packages: 'external',
+});
+const table = Object.fromEntries(Object.entries(COMMANDS).map(([command, [module]]) => [command, `${module}.cjs`]));
 writeFileSync(join(outdir, 'commands.json'), `${JSON.stringify(table, null, 2)}\n`);

@@ -13,7 +13,7 @@ import type { CellValue } from '../core/metadata/cells.ts';
 import { ensureDirectory } from './atomic.ts';
 import { Spool } from './spool.ts';
 import { workbookParts, XlsxRows } from './xlsx.ts';
-import { ZipWriter } from './zip-writer.ts';
+import { deflatePiece, ZipWriter } from './zip-writer.ts';
 
 export type ReportFormat = 'xlsx' | 'csv' | 'json';
 
@@ -80,11 +80,21 @@ async function atomicOutput(path: string, write: (temporary: string) => Promise<
 export async function createReportSink(format: ReportFormat, output: string): Promise<ReportSink> {
   const folder = await temporaryFolder();
   const tables: SpooledTable[] = [];
+  // xlsx: each full spool chunk of a sheet is compressed while later rows are made (see ZipWriter.addEntry).
+  const deflatedAhead = new Map<Uint8Array, Promise<Uint8Array>>();
+  const compressAhead =
+    format === 'xlsx'
+      ? (chunk: Uint8Array) => {
+          const piece = deflatePiece(chunk);
+          piece.catch(() => {}); // compressed again when the sheet is written, and any error reported then
+          deflatedAhead.set(chunk, piece);
+        }
+      : undefined;
   const tableWriting = (
     name: string,
     write: (table: SpooledTable, values: readonly CellValue[]) => Promise<void> | undefined,
   ) => {
-    const created = new SpooledTable(name, new Spool(join(folder, `${tables.length}.part`)), write);
+    const created = new SpooledTable(name, new Spool(join(folder, `${tables.length}.part`), compressAhead), write);
     tables.push(created);
     return created;
   };
@@ -122,7 +132,7 @@ export async function createReportSink(format: ReportFormat, output: string): Pr
                   body: () => t.spool.read(),
                 })),
               ))
-                await zip.addEntry(part.name, part.chunks);
+                await zip.addEntry(part.name, part.chunks, (chunk) => deflatedAhead.get(chunk));
               await zip.finish();
             } finally {
               await handle.close();

@@ -3,9 +3,9 @@
  * time, never extracted to disk) and DICOMDIR files. Yields candidate files with a lazy reader; deciding whether
  * the bytes are DICOM is the reader's job, so nothing is guessed from file names except `.zip` and `DICOMDIR`.
  */
-import { type Dirent, type Stats, statSync } from 'node:fs';
+import { type Dirent, readdirSync, type Stats, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, join, normalize, relative, sep } from 'node:path';
 import type yauzl from 'yauzl';
 import { MedvoxError } from '../core/errors.ts';
 
@@ -44,8 +44,11 @@ export async function* scanInputs(inputs: readonly string[], options: ScanOption
 export async function listInputs(inputs: readonly string[], options: ScanOptions = {}): Promise<InputFile[]> {
   const out: InputFile[] = [];
   const collect = async (dir: string): Promise<void> => {
-    for (const entry of await sortedEntries(dir, options)) {
-      const path = join(dir, entry.name);
+    // join(dir, name) for every entry, normalising the folder once (3,000 joins are a few ms of a report).
+    const folder = normalize(dir);
+    const prefix = folder.endsWith(sep) ? folder : folder + sep;
+    for (const entry of sortedEntriesSync(dir, options)) {
+      const path = prefix + entry.name;
       if (entry.isDirectory()) await collect(path);
       else if (entry.isFile()) {
         if (isZip(path, options)) for await (const file of zipEntries(path)) out.push(file);
@@ -71,6 +74,25 @@ async function inputInfo(input: string): Promise<Stats> {
       cause: error,
     });
   }
+}
+
+/**
+ * sortedEntries, read synchronously: one system call for a whole folder, where the promise costs as much (a batch
+ * scan reads its files synchronously anyway).
+ */
+function sortedEntriesSync(dir: string, options: ScanOptions): Dirent[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot list the folder: ${(error as Error).message}`, {
+      file: dir,
+      hint: 'check that the folder exists and is readable',
+      cause: error,
+    });
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return options.skipHidden !== false ? entries.filter((entry) => !entry.name.startsWith('.')) : entries;
 }
 
 /** A folder's entries in name order, hidden ones left out unless asked for. */

@@ -28,7 +28,14 @@ export class Spool {
   /** Bytes appended so far (0: nothing to read back). */
   length = 0;
 
-  constructor(readonly path: string) {}
+  /**
+   * `onFull` is given each in-memory chunk as it fills up (it is not changed afterwards, and `read` yields that same
+   * array): work on the text can start while more is appended (the workbook compresses it).
+   */
+  constructor(
+    readonly path: string,
+    private readonly onFull?: (chunk: Uint8Array) => void,
+  ) {}
 
   /** Append text; returns a promise only when a chunk had to be written out (await it before appending more). */
   append(text: string): Promise<void> | undefined {
@@ -44,7 +51,11 @@ export class Spool {
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || this.used + length > chunk.length) {
       // The full chunk keeps only its written bytes.
-      if (chunk !== undefined) this.chunks[this.chunks.length - 1] = chunk.subarray(0, this.used);
+      if (chunk !== undefined) {
+        const full = chunk.subarray(0, this.used);
+        this.chunks[this.chunks.length - 1] = full;
+        if (!this.handle && full.length > 0) this.onFull?.(full);
+      }
       chunk = Buffer.allocUnsafe(Math.max(CHUNK, length));
       this.chunks.push(chunk);
       this.used = 0;

@@ -4,7 +4,8 @@
  * memory. No ZIP64: an archive past 4 GiB is refused with a clear error.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { crc32, createDeflateRaw } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, crc32, deflateRaw } from 'node:zlib';
 import { MedvoxError } from '../core/errors.ts';
 
 interface CentralEntry {
@@ -17,6 +18,20 @@ interface CentralEntry {
 }
 
 const LIMIT = 0xffffffff;
+/** Chunks of an entry compressing while earlier ones are written. */
+const PIECES_AHEAD = 4;
+/** An empty final fixed-Huffman block (BFINAL 1, BTYPE 01, end of block): ends a stream of sync-flushed pieces. */
+const FINAL_BLOCK = new Uint8Array([0x03, 0x00]);
+const deflateRawAsync = promisify(deflateRaw);
+
+/**
+ * `bytes` as one piece of a DEFLATE stream: compressed on its own (no reference to earlier pieces) and ended by a
+ * sync flush, so that pieces concatenate (ZipWriter.addEntry ends the stream). Runs on the libuv pool.
+ */
+export function deflatePiece(bytes: Uint8Array, level = 1): Promise<Uint8Array> {
+  return deflateRawAsync(bytes, { level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 256 * 1024 });
+}
+
 /** Bit 3: sizes and CRC follow the data in a data descriptor (APPNOTE 4.4.4). */
 const DATA_DESCRIPTOR = 0x0008;
 
@@ -50,10 +65,16 @@ export class ZipWriter {
       });
   }
 
-  /** Add an entry whose content arrives as chunks (strings are UTF-8). */
+  /**
+   * Add an entry whose content arrives as chunks (strings are UTF-8). Each chunk is deflated on its own, on the
+   * libuv pool, several at once, ending in a sync flush (byte-aligned, not final), and one final empty block ends
+   * the entry: the concatenation is one valid DEFLATE stream (RFC 1951 3.2.3). `deflated` may give a chunk already
+   * compressed that way (`deflatePiece`), e.g. while the rows were still being made.
+   */
   async addEntry(
     name: string,
     chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+    deflated?: (chunk: Uint8Array) => Promise<Uint8Array> | undefined,
   ): Promise<void> {
     const nameBytes = Buffer.from(name, 'utf8');
     const entry: CentralEntry = {
@@ -75,13 +96,13 @@ export class ZipWriter {
     header.writeUInt16LE(nameBytes.length, 26);
     await this.write(Buffer.concat([header, nameBytes]));
 
-    const deflate = createDeflateRaw({ level: this.level });
-    const drained = (async () => {
-      for await (const compressed of deflate as AsyncIterable<Buffer>) {
-        entry.compressedSize += compressed.length;
-        await this.write(compressed);
-      }
-    })();
+    // Pieces compress in parallel and are written in order, a few ahead at most (bounded memory).
+    const pieces: Array<Promise<Uint8Array>> = [];
+    const writeOldest = async (): Promise<void> => {
+      const compressed = await pieces.shift()!;
+      entry.compressedSize += compressed.length;
+      await this.write(compressed);
+    };
     try {
       for await (const chunk of chunks) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -90,11 +111,16 @@ export class ZipWriter {
         entry.size += bytes.length;
         if (entry.size > LIMIT)
           throw new MedvoxError('IO_ERROR', `zip entry ${name} would exceed 4 GiB`, { file: this.path });
-        if (!deflate.write(bytes)) await new Promise<void>((resolve) => deflate.once('drain', resolve));
+        const piece = deflated?.(bytes) ?? deflatePiece(bytes, this.level);
+        piece.catch(() => {}); // awaited in order below
+        pieces.push(piece);
+        if (pieces.length > PIECES_AHEAD) await writeOldest();
       }
-    } finally {
-      deflate.end();
-      await drained;
+      pieces.push(Promise.resolve(FINAL_BLOCK));
+      while (pieces.length > 0) await writeOldest();
+    } catch (error) {
+      await Promise.allSettled(pieces);
+      throw error;
     }
     const descriptor = Buffer.alloc(16);
     descriptor.writeUInt32LE(0x08074b50, 0);

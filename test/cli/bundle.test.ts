@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { COMMANDS } from '../../src/cli/main.ts';
+import { writeDicom } from '../../src/core/dicom/writer.ts';
+import { makePhantomSeries } from '../../src/core/phantom/index.ts';
 import { corpus, projectRoot, requirePeers } from '../support/env.ts';
 
 const bundles = mkdtempSync(join(projectRoot, 'dist-bundle-test-'));
@@ -22,17 +24,27 @@ before(() => {
   execFileSync(process.execPath, [join(projectRoot, 'tools', 'build-cli.mjs'), bundles], { stdio: 'pipe' });
 });
 
-/** Run `medvox <args>` through the bundle the table names for args[0]. */
-function runBundle(args: string[]): { status: number | null; stdout: string; stderr: string } {
+/**
+ * Run `medvox <args>` through the bundle the table names for args[0], loaded as bin/medvox.js loads it (with its
+ * code cache); `cached` says whether a cache was used.
+ */
+function runBundle(args: string[]): { status: number | null; stdout: string; stderr: string; cached: boolean } {
   const table = JSON.parse(readFileSync(join(bundles, 'commands.json'), 'utf8')) as Record<string, string>;
   const file = join(bundles, table[args[0]!]!);
   // A runner file, not `--input-type=module -e`: workers inherit execArgv, and --input-type fails in a worker.
   const runner = join(bundles, 'run.mjs');
+  const report = join(scratch, 'cached.txt');
   writeFileSync(
     runner,
-    `const { run } = await import(process.argv[2]);\nawait run(['node', 'medvox', ...process.argv.slice(3)]);\n`,
+    `import { writeFileSync } from 'node:fs';
+import { loadBundle } from ${JSON.stringify(join(projectRoot, 'bin', 'bundle.js'))};
+const bundle = loadBundle(process.argv[2]);
+writeFileSync(${JSON.stringify(report)}, String(bundle.cached));
+await bundle.exports.run(['node', 'medvox', ...process.argv.slice(3)]);
+if (!process.exitCode) bundle.save();\n`,
   );
-  return spawnSync(process.execPath, [runner, file, ...args], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [runner, file, ...args], { encoding: 'utf8' });
+  return { ...result, cached: readFileSync(report, 'utf8') === 'true' };
 }
 
 test('there is a bundle for every command of the CLI, and each one runs its command', () => {
@@ -44,6 +56,7 @@ test('there is a bundle for every command of the CLI, and each one runs its comm
     assert.match(result.stdout, new RegExp(`Usage: medvox ${command} `), command);
   }
   assert.ok(readdirSync(bundles).includes('decode-worker.js'));
+  assert.ok(Object.values(table).every((file) => file.endsWith('.cjs')));
 });
 
 test('a bundled command reports a typed error with its exit code', () => {
@@ -66,4 +79,25 @@ test('the convert bundle decodes a JPEG 2000 series on its decode workers', (t) 
   assert.equal(result.status, 0, result.stderr);
   const written = readdirSync(output);
   assert.equal(written.filter((name) => name.endsWith('.nii.gz')).length, 1, written.join(', '));
+});
+
+test('a bundle saves its V8 code cache after a run and starts from it; a damaged cache is replaced', () => {
+  const table = JSON.parse(readFileSync(join(bundles, 'commands.json'), 'utf8')) as Record<string, string>;
+  const dump = join(bundles, table.dump!);
+  const image = join(scratch, 'phantom.dcm');
+  writeFileSync(image, writeDicom(makePhantomSeries({ rows: 8, columns: 8, slices: 1 })[0]!));
+  const expected = runBundle(['dump', image]);
+  assert.equal(expected.status, 0, expected.stderr);
+  const caches = () =>
+    readdirSync(bundles).filter((name) => name.startsWith(basename(dump)) && name.endsWith('.cache'));
+  assert.equal(caches().length, 1, 'the first run wrote a cache');
+  const again = runBundle(['dump', image]);
+  assert.equal(again.cached, true, 'the second run started from it');
+  assert.equal(again.stdout, expected.stdout);
+  const cacheFile = join(bundles, caches()[0]!);
+  writeFileSync(cacheFile, Buffer.alloc(4096, 7));
+  const damaged = runBundle(['dump', image]);
+  assert.equal(damaged.cached, false, 'V8 rejected the damaged cache');
+  assert.equal(damaged.stdout, expected.stdout);
+  assert.equal(runBundle(['dump', image]).cached, true, 'and it was written again');
 });

@@ -34,3 +34,22 @@ test('past 8 MiB the spool spills to its file and still gives back every row', a
   rows.push('z'.repeat(3 << 20), 'tail');
   assert.equal(await roundTrip(rows), rows.join(''));
 });
+
+test('each in-memory chunk is offered as it fills, and read gives back those very arrays', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'medvox-spool-'));
+  const offered: Uint8Array[] = [];
+  const spool = new Spool(join(dir, 'part'), (chunk) => offered.push(chunk));
+  try {
+    // ~3.5 MiB: three full 1 MiB chunks and a partial one, which is never offered (it may still grow).
+    for (let i = 0; i < 3500; i++) assert.equal(spool.append(`${String(i).padStart(1023, '.')}\n`), undefined);
+    const read: Uint8Array[] = [];
+    for await (const chunk of spool.read()) read.push(chunk);
+    assert.equal(offered.length, 3);
+    assert.equal(read.length, 4);
+    for (const [i, chunk] of offered.entries()) assert.equal(read[i], chunk, `chunk ${i} is the offered array`);
+    assert.equal(Buffer.concat(read).length, 3500 * 1024);
+  } finally {
+    await spool.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
