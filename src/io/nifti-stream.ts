@@ -46,10 +46,17 @@ export interface NiftiStream {
   /** Drop the temporary file (after a failure). */
   abort(): void;
   /**
-   * .nii.gz only: take the volume as gzip members made elsewhere (`SliceCompressor`: one per slice, in slice
-   * order) instead of through the sink; `uint16Max` is the largest voxel when `type` is Uint16Array.
+   * .nii.gz only: take the volume's `sliceCount` slices as gzip members made elsewhere (`SliceCompressor`: a few
+   * consecutive slices each, in slice order) instead of through the sink; `uint16Max` is the largest voxel when
+   * `type` is Uint16Array.
    */
-  adopt(type: PixelArrayConstructor, sliceElements: number, members: readonly Uint8Array[], uint16Max: number): void;
+  adopt(
+    type: PixelArrayConstructor,
+    sliceElements: number,
+    sliceCount: number,
+    members: readonly Uint8Array[],
+    uint16Max: number,
+  ): void;
 }
 
 /**
@@ -159,13 +166,13 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
   return {
     sink,
     abort,
-    adopt(chosen, elements, compressed, max) {
+    adopt(chosen, elements, count, compressed, max) {
       if (!options.gzip || type)
         throw new MedvoxError('INTERNAL', 'adopt() is for an unused .nii.gz stream', { file: path });
       type = chosen;
       sliceElements = elements;
-      sliceCount = compressed.length;
-      written = compressed.length;
+      sliceCount = count;
+      written = count;
       uint16Max = max;
       for (const member of compressed) members.push(Promise.resolve(member));
     },

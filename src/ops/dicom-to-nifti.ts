@@ -288,7 +288,13 @@ async function writeVolume(
       const reading = adopting
         ? adopting.then((adopted) =>
             adopted
-              ? stream.adopt(adopted.type, adopted.sliceElements, adopted.members, adopted.uint16Max)
+              ? stream.adopt(
+                  adopted.type,
+                  adopted.sliceElements,
+                  adopted.sliceCount,
+                  adopted.members,
+                  adopted.uint16Max,
+                )
               : planned.read(stream.sink, decode),
           )
         : planned.read(stream.sink, decode);
