@@ -3,7 +3,7 @@
  * same synthetic series DICOM -> NIfTI with `medvox convert --dicom2nifti` (default .nii.gz), in the same run,
  * both through the CLI. Five runs each (alternating which goes first), medians and the ratio seg create / convert (target < 1.0).
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ const root = mkdtempSync(join(tmpdir(), 'medvox-bench-seg-'));
 const series = join(root, 'ct');
 const mask = join(root, 'mask.nii.gz');
 const cli = join(import.meta.dirname, '..', 'bin', 'medvox.js');
+// The CLI runs compiled JavaScript when dist/ is current (bin/medvox.js), as an installed medvox does.
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
 
 function timed(args: string[]): number {
   const started = performance.now();
