@@ -18,6 +18,8 @@ interface CentralEntry {
 }
 
 const LIMIT = 0xffffffff;
+/** Compressed bytes gathered before a write. */
+const WRITE_BYTES = 4 * 1024 * 1024;
 /** Chunks of an entry compressing while earlier ones are written. */
 const PIECES_AHEAD = 4;
 /** An empty final fixed-Huffman block (BFINAL 1, BTYPE 01, end of block): ends a stream of sync-flushed pieces. */
@@ -51,18 +53,35 @@ export class ZipWriter {
     this.dosDate = (Math.max(0, now.getFullYear() - 1980) << 9) | ((now.getMonth() + 1) << 5) | now.getDate();
   }
 
+  /** Bytes not yet written: small pieces are gathered and written together (one system call, not dozens). */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+
   private async write(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await this.out.write(bytes, written, bytes.length - written);
-      written += bytesWritten;
-    }
     this.offset += bytes.length;
     if (this.offset > LIMIT)
       throw new MedvoxError('IO_ERROR', 'the workbook would exceed 4 GiB (ZIP64 is not written)', {
         file: this.path,
         hint: 'split the report (e.g. one study at a time) or use --format csv',
       });
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= WRITE_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const pieces = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (let first = 0; first < pieces.length; first += 1024) {
+      let batch = pieces.slice(first, first + 1024);
+      while (batch.length > 0) {
+        let { bytesWritten } = await this.out.writev(batch);
+        // A short write: drop what was written, go on with the rest.
+        while (batch.length > 0 && bytesWritten >= batch[0]!.length) bytesWritten -= batch.shift()!.length;
+        if (batch.length > 0 && bytesWritten > 0) batch[0] = batch[0]!.subarray(bytesWritten);
+      }
+    }
   }
 
   /**
@@ -159,5 +178,6 @@ export class ZipWriter {
     end.writeUInt32LE(this.offset - start, 12);
     end.writeUInt32LE(start, 16);
     await this.write(end);
+    await this.flush();
   }
 }

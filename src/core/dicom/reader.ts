@@ -472,10 +472,19 @@ function readFragments(
 
 /** The terms of a Specific Character Set value (0008,0005). */
 export function decodeCharacterSetTerms(value: Uint8Array): string[] {
+  // The files of a scan nearly always share one value: the last one is kept (copies; callers may keep the array).
+  const last = lastCharacterSet;
+  if (last && last.bytes.length === value.length && last.bytes.every((byte, i) => byte === value[i])) {
+    return [...last.terms];
+  }
   let text = '';
-  for (const byte of value) text += String.fromCharCode(byte);
-  return text.split('\\').map((term) => term.replace(/\0/g, '').trim());
+  for (let i = 0; i < value.length; i++) text += String.fromCharCode(value[i]!);
+  const terms = text.split('\\').map((term) => term.replace(/\0/g, '').trim());
+  lastCharacterSet = { bytes: value.slice(), terms };
+  return [...terms];
 }
+
+let lastCharacterSet: { bytes: Uint8Array; terms: string[] } | undefined;
 
 function printable(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
