@@ -29,7 +29,8 @@ export function loadBundle(bundle) {
   } catch {
     cachedData = undefined;
   }
-  // Dynamic import() inside the bundle (optional packages, codecs) resolves as in any module of the process.
+  // The bundles have no import() (tools/build-cli.mjs makes them require calls); should one appear, it resolves
+  // as in any module of the process.
   const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
   if (!importModuleDynamically) {
     // An older Node 20 without it: a plain require, no cache.

@@ -56,6 +56,9 @@ await esbuild.build({
   ...common,
   entryPoints: [...modules.keys()].map((name) => ({ in: `medvox-command:${name}`, out: name })),
   format: 'cjs',
+  // import() of a package becomes require() (all of them load as CommonJS): a dynamic import inside a vm.Script
+  // needs the experimental vm loader, which prints a warning.
+  supported: { 'dynamic-import': false },
   external,
   outExtension: { '.js': '.cjs' },
   define: { 'import.meta.url': '__medvoxModuleUrl', 'import.meta.resolve': '__medvoxResolve' },

@@ -156,34 +156,104 @@ async function openZip(path: string): Promise<yauzl.ZipFile> {
 }
 
 async function* zipEntries(path: string): AsyncGenerator<InputFile> {
-  const zip = await openZip(path);
-  try {
-    const entries: yauzl.Entry[] = await new Promise((resolve, reject) => {
-      const list: yauzl.Entry[] = [];
-      zip.on('entry', (entry: yauzl.Entry) => {
-        list.push(entry);
-        zip.readEntry();
-      });
-      zip.on('end', () => resolve(list));
-      zip.on('error', (error: Error) =>
-        reject(new MedvoxError('IO_ERROR', `corrupt zip archive: ${error.message}`, { file: path })),
-      );
+  const archive = new ZipArchive(path);
+  const entries = await archive.list();
+  entries.sort((a, b) => (a.fileName < b.fileName ? -1 : 1));
+  for (const entry of entries) {
+    if (entry.fileName.endsWith('/')) continue;
+    const base = basename(entry.fileName);
+    if (base.startsWith('.') || entry.fileName.startsWith('__MACOSX/')) continue;
+    const name = `${path}!/${entry.fileName}`;
+    if (entry.uncompressedSize > MAX_ZIP_ENTRY) {
+      throw new MedvoxError('IO_ERROR', 'zip entry larger than 2 GiB', { file: name });
+    }
+    yield { name, size: entry.uncompressedSize, read: () => archive.read(entry.fileName, name) };
+  }
+}
+
+/** An archive unused this long is closed (a later read opens it again). */
+const ZIP_IDLE_MS = 500;
+
+/**
+ * A zip archive whose entries are read on demand, in any order and at any time after they were listed (a report
+ * lists every input first, then reads them): open while entries are read, closed when idle, opened again by a later
+ * read. No file descriptor stays open behind a listing nobody reads.
+ */
+class ZipArchive {
+  private zip: yauzl.ZipFile | undefined;
+  private entries = new Map<string, yauzl.Entry>();
+  private opening: Promise<void> | undefined;
+  private reading = 0;
+  private idle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly path: string) {}
+
+  /** The entries, in archive order. */
+  async list(): Promise<yauzl.Entry[]> {
+    this.hold();
+    try {
+      await this.open();
+      return [...this.entries.values()];
+    } finally {
+      this.release();
+    }
+  }
+
+  async read(fileName: string, name: string): Promise<Uint8Array> {
+    this.hold();
+    try {
+      await this.open();
+      const entry = this.entries.get(fileName);
+      if (!entry) throw new MedvoxError('IO_ERROR', 'the zip entry is gone (the archive changed)', { file: name });
+      return await readZipEntry(this.zip!, entry, name);
+    } finally {
+      this.release();
+    }
+  }
+
+  private hold(): void {
+    this.reading++;
+    clearTimeout(this.idle);
+  }
+
+  private release(): void {
+    if (--this.reading > 0) return;
+    this.idle = setTimeout(() => this.close(), ZIP_IDLE_MS);
+    this.idle.unref();
+  }
+
+  private async open(): Promise<void> {
+    if (this.zip) return;
+    this.opening ??= (async () => {
+      const zip = await openZip(this.path);
+      this.entries = await listEntries(zip, this.path);
+      this.zip = zip;
+    })().finally(() => {
+      this.opening = undefined;
+    });
+    await this.opening;
+  }
+
+  private close(): void {
+    this.zip?.close();
+    this.zip = undefined;
+  }
+}
+
+function listEntries(zip: yauzl.ZipFile, path: string): Promise<Map<string, yauzl.Entry>> {
+  return new Promise((resolve, reject) => {
+    const entries = new Map<string, yauzl.Entry>();
+    zip.on('entry', (entry: yauzl.Entry) => {
+      entries.set(entry.fileName, entry);
       zip.readEntry();
     });
-    entries.sort((a, b) => (a.fileName < b.fileName ? -1 : 1));
-    for (const entry of entries) {
-      if (entry.fileName.endsWith('/')) continue;
-      const base = basename(entry.fileName);
-      if (base.startsWith('.') || entry.fileName.startsWith('__MACOSX/')) continue;
-      const name = `${path}!/${entry.fileName}`;
-      if (entry.uncompressedSize > MAX_ZIP_ENTRY) {
-        throw new MedvoxError('IO_ERROR', 'zip entry larger than 2 GiB', { file: name });
-      }
-      yield { name, size: entry.uncompressedSize, read: () => readZipEntry(zip, entry, name) };
-    }
-  } finally {
-    zip.close();
-  }
+    zip.on('end', () => resolve(entries));
+    zip.on('error', (error: Error) => {
+      zip.close();
+      reject(new MedvoxError('IO_ERROR', `corrupt zip archive: ${error.message}`, { file: path }));
+    });
+    zip.readEntry();
+  });
 }
 
 function readZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, name: string): Promise<Uint8Array> {

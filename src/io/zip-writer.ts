@@ -74,7 +74,7 @@ export class ZipWriter {
     this.pending = [];
     this.pendingBytes = 0;
     for (let first = 0; first < pieces.length; first += 1024) {
-      let batch = pieces.slice(first, first + 1024);
+      const batch = pieces.slice(first, first + 1024);
       while (batch.length > 0) {
         let { bytesWritten } = await this.out.writev(batch);
         // A short write: drop what was written, go on with the rest.

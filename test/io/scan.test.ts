@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { scanInputs } from '../../src/io/scan.ts';
+import { listInputs, scanInputs } from '../../src/io/scan.ts';
 import { hasCommand } from '../support/env.ts';
 
 async function collect(inputs: string[]): Promise<Map<string, string>> {
@@ -54,6 +54,36 @@ test('scanInputs names a missing input and a corrupt zip in typed errors', async
     await assert.rejects(collect([join(dir, 'nope')]), { code: 'IO_ERROR', file: join(dir, 'nope') });
     writeFileSync(join(dir, 'bad.zip'), 'this is not a zip');
     await assert.rejects(collect([join(dir, 'bad.zip')]), { code: 'IO_ERROR', file: join(dir, 'bad.zip') });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('listInputs: zip entries read after the listing, in any order, and again once the idle archive was closed', async (t) => {
+  if (!hasCommand('python3')) return t.skip('python3 needed to build the zip');
+  const dir = mkdtempSync(join(tmpdir(), 'medvox-scan-'));
+  try {
+    const zip = join(dir, 'series.zip');
+    execFileSync('python3', [
+      '-c',
+      `import zipfile,sys
+z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)
+for i in range(5): z.writestr('s/IM%d' % i, chr(97 + i) * (1000 * (i + 1)))
+z.close()`,
+      zip,
+    ]);
+    const files = await listInputs([zip]);
+    assert.deepEqual(
+      files.map((file) => file.name),
+      [0, 1, 2, 3, 4].map((i) => `${zip}!/s/IM${i}`),
+    );
+    const text = async (i: number) => Buffer.from(await files[i]!.read()).toString();
+    const expected = (i: number) => String.fromCharCode(97 + i).repeat(1000 * (i + 1));
+    for (const i of [4, 0, 2]) assert.equal(await text(i), expected(i));
+    // Read together, then after the archive went idle (closed) and is opened again.
+    assert.deepEqual(await Promise.all([1, 3].map(text)), [expected(1), expected(3)]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(await text(3), expected(3));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
