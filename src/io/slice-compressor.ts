@@ -122,7 +122,7 @@ export class SliceCompressor {
       await this.add(stack, pending.file, pending.slice);
     } else if (step !== 0 && step !== stack.direction) {
       // The run turned back (a new time point, or files out of order): this member ends here.
-      await this.close(stack);
+      this.close(stack);
     }
     stack.last = at;
     await this.add(stack, file, slice);
@@ -131,7 +131,7 @@ export class SliceCompressor {
   private async add(stack: Stack, file: DicomFile, slice: NativeSlice): Promise<void> {
     let member = stack.open;
     if (member && (member.type !== slice.type || member.elements !== slice.elements)) {
-      await this.close(stack);
+      this.close(stack);
       member = undefined;
     }
     if (!member) {
@@ -161,11 +161,11 @@ export class SliceCompressor {
     } catch {
       member.failed = true; // the streaming path reads it again and reports the error with its file
     }
-    if (member.files.length === member.capacity) await this.close(stack);
+    if (member.files.length === member.capacity) this.close(stack);
   }
 
-  /** Compress the stack's open member (its slots in use) once its reads are in. */
-  private async close(stack: Stack): Promise<void> {
+  /** Compress the stack's open member (the slots in use) on the thread pool; it takes no more slices. */
+  private close(stack: Stack): void {
     const member = stack.open;
     stack.open = undefined;
     if (!member) return;
@@ -210,7 +210,7 @@ export class SliceCompressor {
     // stack: that volume streams.
     for (const stack of this.stacks.values()) {
       stack.pending = undefined;
-      void this.close(stack);
+      this.close(stack);
     }
     const order = planned.volume.slices.flat().map((slice) => files.get(slice.source));
     const members = order.map((file) => (file ? this.memberOf.get(file) : undefined));
@@ -232,21 +232,16 @@ export class SliceCompressor {
       ordered.push(member);
       index += member.files.length;
     }
-    // Wait for the members (the loop above closed them) to compress.
-    return Promise.resolve().then(async () => {
-      try {
-        const compressed = await Promise.all(ordered.map((member) => member.compressed!));
-        const uint16Max = ordered.reduce((max, member) => Math.max(max, member.max), 0);
-        return {
-          type: first.type,
-          sliceElements: first.elements,
-          sliceCount: order.length,
-          members: compressed,
-          uint16Max,
-        };
-      } catch {
-        return undefined;
-      }
-    });
+    // Every member is closed (above): wait for them to compress.
+    return Promise.all(ordered.map((member) => member.compressed!)).then(
+      (compressed) => ({
+        type: first.type,
+        sliceElements: first.elements,
+        sliceCount: order.length,
+        members: compressed,
+        uint16Max: ordered.reduce((max, member) => Math.max(max, member.max), 0),
+      }),
+      () => undefined,
+    );
   }
 }
