@@ -91,9 +91,12 @@ export function readDicomFileHeadFirst(path: string): DicomFile {
       const head = readDicomHead(prefix, size, path);
       if (head.kind === 'whole') break;
       if (head.kind === 'head') {
-        detachDataset(head.file.meta);
-        detachDataset(head.file.dataset);
         const { vr, valueOffset, length: valueLength } = head.pixelData;
+        // The values leave the reused read buffer: one copy of the header for all of them (a copy each made ~100
+        // small buffers a file, which the garbage collector then carried along).
+        const header = prefix.slice(0, valueOffset);
+        rebaseDataset(head.file.meta, prefix, header);
+        rebaseDataset(head.file.dataset, prefix, header);
         head.file.dataset.set({ tag: PIXEL_DATA, vr, deferred: fileValue(path, valueOffset, valueLength) });
         return head.file;
       }
@@ -166,6 +169,21 @@ function fileValue(path: string, start: number, length: number): DeferredValue {
 }
 
 const PIXEL_TAGS = new Set([PIXEL_DATA, 0x7fe00008, 0x7fe00009]);
+
+/**
+ * Point every value that is a view of `from` at the same bytes of `to` (a copy of `from`'s start); values held
+ * elsewhere (decoded, swapped copies) stay as they are.
+ */
+function rebaseDataset(dataset: Dataset, from: Uint8Array, to: Uint8Array): void {
+  for (const element of dataset.elements.values()) {
+    if (element.items) for (const item of element.items) rebaseDataset(item, from, to);
+    const bytes = element.bytes;
+    if (!bytes || bytes.buffer !== from.buffer) continue;
+    const start = bytes.byteOffset - from.byteOffset;
+    element.bytes =
+      start >= 0 && start + bytes.length <= to.length ? to.subarray(start, start + bytes.length) : bytes.slice();
+  }
+}
 
 /** Give every non-pixel value its own small buffer, so that the buffer it was read from can be reused or freed. */
 export function detachDataset(dataset: Dataset): void {
