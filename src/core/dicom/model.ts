@@ -4,7 +4,7 @@
  * reproduces every element, private tags included. Values are decoded on access (values.ts).
  */
 import { lookupTag, tagOf } from './dictionary.ts';
-import { decodeNumbers, decodeStrings, encodeNumbers, encodeStrings } from './values.ts';
+import { decodeNumbers, decodeStrings, encodeNumbers, encodeStrings, firstNumber, firstStringAt } from './values.ts';
 
 /** The value representations of PS3.5 Table 6.2-1. */
 export const VRS = [
@@ -250,8 +250,11 @@ export class Dataset implements ReadonlyDataset {
   }
   /** The first string value, or undefined when absent or empty. */
   string(key: number | string): string | undefined {
-    const value = this.strings(key)[0];
-    return value === undefined || value === '' ? undefined : value;
+    const element = this.get(tagOfKey(key));
+    const bytes = element?.bytes;
+    if (!bytes || bytes.length === 0) return undefined;
+    const value = firstStringAt(bytes, 0, bytes.length, element.vr, this.characterSet);
+    return value === '' ? undefined : value;
   }
   /** Numeric values of a binary number VR, or of DS / IS text (non-numeric text gives NaN). */
   numbers(key: number | string): number[] {
@@ -260,7 +263,9 @@ export class Dataset implements ReadonlyDataset {
     return decodeNumbers(element.bytes, element.vr);
   }
   number(key: number | string): number | undefined {
-    return this.numbers(key)[0];
+    const element = this.get(tagOfKey(key));
+    const bytes = element?.bytes;
+    return bytes && bytes.length > 0 ? firstNumber(bytes, element.vr) : undefined;
   }
   /** Items of a sequence ([] when absent). */
   items(key: number | string): Dataset[] {

@@ -133,6 +133,13 @@ export function decodeNumbersAt(data: DataView, bytes: Uint8Array, start: number
   return out;
 }
 
+/** decodeNumbers(...)[0] without building the list (nor a DataView for text). */
+export function firstNumber(bytes: Uint8Array, vr: VR): number | undefined {
+  return firstNumberAt(NUMBER_SIZE[vr] === undefined ? NO_VIEW : view(bytes), bytes, 0, bytes.length, vr);
+}
+
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+
 /** decodeNumbersAt(...)[0] without building the list. */
 export function firstNumberAt(
   data: DataView,
