@@ -7,6 +7,18 @@ import { test } from 'node:test';
 import { listInputs, scanInputs } from '../../src/io/scan.ts';
 import { hasCommand } from '../support/env.ts';
 
+/** A zip made by Python's zipfile (`entries`: Python statements writing to the ZipFile `z`). */
+function pythonZip(zip: string, entries: string): void {
+  execFileSync('python3', [
+    '-c',
+    `import zipfile,sys
+z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)
+${entries}
+z.close()`,
+    zip,
+  ]);
+}
+
 async function collect(inputs: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const file of scanInputs(inputs)) out.set(file.name, Buffer.from(await file.read()).toString());
@@ -33,13 +45,7 @@ test('scanInputs reads zip entries without extracting them', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'medvox-scan-'));
   try {
     const zip = join(dir, 'series.zip');
-    execFileSync('python3', [
-      '-c',
-      `import zipfile,sys
-z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)
-z.writestr('s/IM1','x'*5000); z.writestr('s/IM2','y'); z.writestr('__MACOSX/s/._IM1','junk'); z.close()`,
-      zip,
-    ]);
+    pythonZip(zip, `z.writestr('s/IM1','x'*5000); z.writestr('s/IM2','y'); z.writestr('__MACOSX/s/._IM1','junk')`);
     const files = await collect([zip]);
     assert.deepEqual([...files.keys()], [`${zip}!/s/IM1`, `${zip}!/s/IM2`]);
     assert.equal(files.get(`${zip}!/s/IM1`), 'x'.repeat(5000));
@@ -64,14 +70,7 @@ test('listInputs: zip entries read after the listing, in any order, and again on
   const dir = mkdtempSync(join(tmpdir(), 'medvox-scan-'));
   try {
     const zip = join(dir, 'series.zip');
-    execFileSync('python3', [
-      '-c',
-      `import zipfile,sys
-z=zipfile.ZipFile(sys.argv[1],'w',zipfile.ZIP_DEFLATED)
-for i in range(5): z.writestr('s/IM%d' % i, chr(97 + i) * (1000 * (i + 1)))
-z.close()`,
-      zip,
-    ]);
+    pythonZip(zip, `for i in range(5): z.writestr('s/IM%d' % i, chr(97 + i) * (1000 * (i + 1)))`);
     const files = await listInputs([zip]);
     assert.deepEqual(
       files.map((file) => file.name),
