@@ -47,7 +47,7 @@ interface Member {
   /** Files of the slots in use, in slot order (= position order); `descending` fills slots from the end. */
   files: DicomFile[];
   descending: boolean;
-  /** Set when closed: the compressed bytes (rejects when a read failed), and the largest voxel of uint16 data. */
+  /** Set when closed (unless a slice failed to read): the compressed bytes, and the largest voxel of uint16 data. */
   compressed?: Promise<Uint8Array>;
   max: number;
   failed: boolean;
@@ -172,17 +172,18 @@ export class SliceCompressor {
     const used = member.files.length * member.elements;
     const first = member.descending ? member.capacity * member.elements - used : 0;
     const slices = member.buffer.subarray(first, first + used);
+    // A member with a slice that could not be read is never compressed nor adopted (see adoptable).
     if (member.failed) {
-      member.compressed = Promise.reject(new Error('a slice could not be read ahead'));
-    } else {
-      if (slices instanceof Uint16Array) {
-        let max = 0;
-        for (let i = 0; i < slices.length; i++) if (slices[i]! > max) max = slices[i]!;
-        member.max = max;
-      }
-      member.compressed = gzipMember(asBytes(slices), this.level);
+      this.spare.push(member.buffer);
+      return;
     }
-    member.compressed.catch(() => {}); // a failed member is never adopted (see adoptable)
+    if (slices instanceof Uint16Array) {
+      let max = 0;
+      for (let i = 0; i < slices.length; i++) if (slices[i]! > max) max = slices[i]!;
+      member.max = max;
+    }
+    member.compressed = gzipMember(asBytes(slices), this.level);
+    member.compressed.catch(() => {}); // awaited in adoptable, where a failure means streaming the volume
     const done = member.compressed.then(
       () => this.spare.push(member.buffer),
       () => this.spare.push(member.buffer),
@@ -227,7 +228,7 @@ export class SliceCompressor {
     const ordered: Member[] = [];
     for (let index = 0; index < order.length; ) {
       const member = members[index];
-      if (!member || member.type !== first.type || member.elements !== first.elements) return undefined;
+      if (!member?.compressed || member.type !== first.type || member.elements !== first.elements) return undefined;
       for (const [offset, file] of member.files.entries()) if (order[index + offset] !== file) return undefined;
       ordered.push(member);
       index += member.files.length;
