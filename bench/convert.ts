@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { median, writeSyntheticCt } from './support.ts';
+import { buildCli, median, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -35,8 +35,7 @@ try {
   mkdirSync(native);
   mkdirSync(jpeg);
   writeSyntheticCt(native, slices);
-  // The CLI runs compiled JavaScript when dist/ is current (bin/medvox.js), as an installed medvox does.
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+  buildCli();
   for (const name of readdirSync(native))
     execFileSync('gdcmconv', ['-J', join(native, name), join(jpeg, name)], { stdio: 'ignore' });
   const volumeMiB = (slices * 512 * 512 * 2) / 2 ** 20;

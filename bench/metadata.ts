@@ -6,14 +6,14 @@
  *   library  `metadataReport()` in a process that has already loaded medvox (what a server route or job pays).
  * BENCH_INSTANCES and BENCH_RUNS change the size and the number of runs.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeDicom } from '../src/core/dicom/writer.ts';
 import { makePhantomSeries } from '../src/core/phantom/index.ts';
-import { median } from './support.ts';
+import { buildCli, median } from './support.ts';
 
 const instances = Number(process.env.BENCH_INSTANCES ?? 3000);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -54,8 +54,7 @@ try {
   const names = readdirSync(input)
     .sort()
     .map((name) => join(input, name));
-  // The CLI runs compiled JavaScript when dist/ is current (bin/medvox.js), as an installed medvox does.
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: projectRoot, stdio: 'ignore' });
+  buildCli();
   const cli = join(projectRoot, 'bin', 'medvox.js');
   const library = join(root, 'library.mjs');
   writeFileSync(

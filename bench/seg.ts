@@ -3,7 +3,7 @@
  * same synthetic series DICOM -> NIfTI with `medvox convert --dicom2nifti` (default .nii.gz), in the same run,
  * both through the CLI. Five runs each (alternating which goes first), medians and the ratio seg create / convert (target < 1.0).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { writeNiftiFile } from '../src/io/nifti-file.ts';
 import { loadReferenceGrid } from '../src/io/reference-series.ts';
 import { gridNifti } from '../src/ops/seg-to-nifti.ts';
-import { median, writeSyntheticCt } from './support.ts';
+import { buildCli, median, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -20,8 +20,7 @@ const root = mkdtempSync(join(tmpdir(), 'medvox-bench-seg-'));
 const series = join(root, 'ct');
 const mask = join(root, 'mask.nii.gz');
 const cli = join(import.meta.dirname, '..', 'bin', 'medvox.js');
-// The CLI runs compiled JavaScript when dist/ is current (bin/medvox.js), as an installed medvox does.
-execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+buildCli();
 
 function timed(args: string[]): number {
   const started = performance.now();

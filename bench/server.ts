@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { median, writeSyntheticCt } from './support.ts';
+import { buildCli, median, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -93,7 +93,7 @@ function ensureCompiled(): void {
   const compiled = join(project, 'dist', 'src', 'cli', 'main.js');
   if (existsSync(compiled) && statSync(compiled).mtimeMs >= newestSource(join(project, 'src'))) return;
   console.log('dist/ is older than src/: npm run build');
-  execFileSync('npm', ['run', 'build'], { cwd: project, stdio: 'ignore' });
+  buildCli();
 }
 
 /**

@@ -1,8 +1,17 @@
-/** Shared by the benchmarks: a synthetic CT series on disk and the median of repeated timings. */
+/** Shared by the benchmarks: the CLI built, a synthetic CT series on disk and the median of repeated timings. */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeDicom } from '../src/core/dicom/writer.ts';
 import { makePhantomSeries } from '../src/core/phantom/index.ts';
+
+/**
+ * Build dist/ (npm run build): bin/medvox.js runs the CLI bundles only when they are current, as an installed medvox
+ * does; a stale dist/ would time the TypeScript sources through tsx.
+ */
+export function buildCli(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+}
 
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
