@@ -91,12 +91,9 @@ export function readDicomFileHeadFirst(path: string): DicomFile {
       const head = readDicomHead(prefix, size, path);
       if (head.kind === 'whole') break;
       if (head.kind === 'head') {
+        // The values leave the reused read buffer.
+        detachFile(head.file);
         const { vr, valueOffset, length: valueLength } = head.pixelData;
-        // The values leave the reused read buffer: one copy of the header for all of them (a copy each made ~100
-        // small buffers a file, which the garbage collector then carried along).
-        const header = prefix.slice(0, valueOffset);
-        rebaseDataset(head.file.meta, prefix, header);
-        rebaseDataset(head.file.dataset, prefix, header);
         head.file.dataset.set({ tag: PIXEL_DATA, vr, deferred: fileValue(path, valueOffset, valueLength) });
         return head.file;
       }
@@ -171,26 +168,48 @@ function fileValue(path: string, start: number, length: number): DeferredValue {
 const PIXEL_TAGS = new Set([PIXEL_DATA, 0x7fe00008, 0x7fe00009]);
 
 /**
- * Point every value that is a view of `from` at the same bytes of `to` (a copy of `from`'s start); values held
- * elsewhere (decoded, swapped copies) stay as they are.
+ * Copy the values of `file` out of the buffers they were read from, so that those can be reused or freed: per
+ * source buffer, one copy of the span its values lie in, the values pointed at the copy (a copy per value made ~100
+ * small buffers a file, which the garbage collector then carried along). The top-level Pixel Data stays where it is
+ * (the caller reads it in or drops it with its file).
  */
-function rebaseDataset(dataset: Dataset, from: Uint8Array, to: Uint8Array): void {
-  for (const element of dataset.elements.values()) {
-    if (element.items) for (const item of element.items) rebaseDataset(item, from, to);
-    const bytes = element.bytes;
-    if (!bytes || bytes.buffer !== from.buffer) continue;
-    const start = bytes.byteOffset - from.byteOffset;
-    element.bytes =
-      start >= 0 && start + bytes.length <= to.length ? to.subarray(start, start + bytes.length) : bytes.slice();
-  }
-}
-
-/** Give every non-pixel value its own small buffer, so that the buffer it was read from can be reused or freed. */
-export function detachDataset(dataset: Dataset): void {
-  for (const element of dataset.elements.values()) {
-    if (element.items) for (const item of element.items) detachDataset(item);
-    if (element.bytes && !PIXEL_TAGS.has(element.tag)) element.bytes = element.bytes.slice();
-  }
+export function detachFile(file: DicomFile): void {
+  const spans = new Map<ArrayBufferLike, { start: number; end: number; total: number; copy?: Uint8Array }>();
+  const measure = (dataset: Dataset, top: boolean): void => {
+    for (const element of dataset.elements.values()) {
+      if (element.items) for (const item of element.items) measure(item, false);
+      const bytes = element.bytes;
+      if (!bytes || bytes.length === 0 || (top && PIXEL_TAGS.has(element.tag))) continue;
+      const span = spans.get(bytes.buffer);
+      const end = bytes.byteOffset + bytes.length;
+      if (!span) spans.set(bytes.buffer, { start: bytes.byteOffset, end, total: bytes.length });
+      else {
+        span.start = Math.min(span.start, bytes.byteOffset);
+        span.end = Math.max(span.end, end);
+        span.total += bytes.length;
+      }
+    }
+  };
+  const point = (dataset: Dataset, top: boolean): void => {
+    for (const element of dataset.elements.values()) {
+      if (element.items) for (const item of element.items) point(item, false);
+      const bytes = element.bytes;
+      if (!bytes || bytes.length === 0 || (top && PIXEL_TAGS.has(element.tag))) continue;
+      const span = spans.get(bytes.buffer)!;
+      // Values spread around something large (elements after Pixel Data): each gets its own copy.
+      if (span.end - span.start > 2 * span.total + 65536) {
+        element.bytes = bytes.slice();
+        continue;
+      }
+      span.copy ??= new Uint8Array(bytes.buffer, span.start, span.end - span.start).slice();
+      const at = bytes.byteOffset - span.start;
+      element.bytes = span.copy.subarray(at, at + bytes.length);
+    }
+  };
+  measure(file.meta, true);
+  measure(file.dataset, true);
+  point(file.meta, true);
+  point(file.dataset, true);
 }
 
 // Reading many files at once (folders, zips): see load-dicom.ts.

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
-import { detachDataset, readDicomFileHeadFirst } from './dicom-file.ts';
+import { detachFile, readDicomFileHeadFirst } from './dicom-file.ts';
 import { type InputFile, listInputs } from './scan.ts';
 
 export interface LoadResult {
@@ -68,8 +68,7 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
       if (slots[index] !== undefined) continue;
       try {
         const file = readDicom(await input.read(), { ...readOptions, source: input.name });
-        if (detach || deferPixelData) detachDataset(file.meta);
-        if (detach || deferPixelData) detachDataset(file.dataset);
+        if (detach || deferPixelData) detachFile(file);
         slots[index] = file;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);

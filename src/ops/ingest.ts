@@ -109,7 +109,7 @@ export function checkFile(file: DicomFile, bytes: Uint8Array, name: string): Che
 /**
  * Instances an upload checked while they arrived, by blob key, until the import job stores them: the job then
  * indexes them without reading and parsing their headers again. Process-local; after a restart the job reads the
- * headers back from the blobs (checkStoredBlob). Values must not be views of the upload's buffers (detachDataset).
+ * headers back from the blobs (checkStoredBlob). Values must not be views of the upload's buffers (detachFile).
  * At most ARRIVED_LIMIT headers (~15 KB each for a CT) are kept; beyond that the oldest are read back instead.
  */
 const arrived = new Map<string, CheckedInstance>();

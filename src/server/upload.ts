@@ -12,7 +12,7 @@ import type { ImageModality } from '../core/dicom/image-instance.ts';
 import { generateUid } from '../core/dicom/uid.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { niftiShape } from '../core/nifti/index.ts';
-import { detachDataset } from '../io/dicom-file.ts';
+import { detachFile } from '../io/dicom-file.ts';
 import { readNiftiFile } from '../io/nifti-file.ts';
 import { scanInputs } from '../io/scan.ts';
 import { checkZip, type ZipLimits } from '../io/zip-check.ts';
@@ -221,8 +221,7 @@ async function receive(
     const checked = checkInstance(bytes, done.clientName);
     const { studyInstanceUID } = checked;
     // Its values copied out of `bytes` (which goes to a writer thread): the import job indexes it from memory.
-    detachDataset(checked.file.meta);
-    detachDataset(checked.file.dataset);
+    detachFile(checked.file);
     const position = slots.length;
     slots.push(undefined);
     const stored: Promise<BlobRef & { buffer?: Uint8Array }> = blobs.putTransfer
