@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import vm from 'node:vm';
 
 /** The cache file of a bundle for this Node (V8 version and CPU). */
-export function cachePath(bundle) {
+function cachePath(bundle) {
   return `${bundle}.${process.versions.v8}-${process.arch}.cache`;
 }
 
