@@ -47,7 +47,7 @@ export class Spool {
   private readonly region: { buffer: Buffer; offset: number } = { buffer: Buffer.alloc(0), offset: 0 };
 
   /** Room for `length` more bytes at the end: write them into `buffer` from `offset`, then `commit`. */
-  reserve(length: number): { buffer: Buffer; offset: number } {
+  private reserve(length: number): { buffer: Buffer; offset: number } {
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || this.used + length > chunk.length) {
       // The full chunk keeps only its written bytes.
@@ -66,7 +66,7 @@ export class Spool {
   }
 
   /** `length` bytes were written where `reserve` said; returns a promise only when a chunk had to be written out. */
-  commit(length: number): Promise<void> | undefined {
+  private commit(length: number): Promise<void> | undefined {
     this.used += length;
     this.pending += length;
     this.length += length;
