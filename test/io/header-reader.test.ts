@@ -25,10 +25,14 @@ test('headers of small and large files, read one after another through one buffe
     // A private value of 200 KiB before Pixel Data: the header runs past the first 64 KiB read.
     (large!.dataset as Dataset).setStrings(0x00290010, 'MEDVOX TEST', 'LO');
     (large!.dataset as Dataset).setBytes(0x00291010, new Uint8Array(200 * 1024).fill(0x41), 'OB');
-    const paths = [join(dir, 'small.dcm'), join(dir, 'large.dcm'), join(dir, 'small-again.dcm')];
+    // No Pixel Data at all: the first read holds the whole file but never reaches the tag (read to the end).
+    const [bare] = makePhantomSeries({ rows: 16, columns: 16, slices: 1 });
+    (bare!.dataset as Dataset).delete(PIXEL_DATA);
+    const paths = ['small', 'large', 'bare', 'small-again'].map((name) => join(dir, `${name}.dcm`));
     writeFileSync(paths[0]!, writeDicom(small!));
     writeFileSync(paths[1]!, writeDicom(large!));
-    writeFileSync(paths[2]!, writeDicom(small!));
+    writeFileSync(paths[2]!, writeDicom(bare!));
+    writeFileSync(paths[3]!, writeDicom(small!));
     const reader = new HeaderReader();
     for (const path of paths) {
       const header = reader.read(path);
