@@ -6,7 +6,6 @@
  * data that fits is stored as int16, as dcm2niix does), then the file is renamed into place: a failure leaves
  * nothing behind.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +14,7 @@ import type { PixelArray } from '../core/codecs/index.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { emptyHeader, encodeNiftiHeader, headerByteLength, type NiftiHeader } from '../core/nifti/index.ts';
 import type { PixelArrayConstructor, VolumeSink } from '../core/volume/index.ts';
-import { ensureDirectory } from './atomic.ts';
+import { ensureDirectory, temporaryPath } from './atomic.ts';
 import { DEFAULT_GZIP_LEVEL } from './nifti-file.ts';
 
 const gzipAsync = promisify(gzip);
@@ -72,11 +71,11 @@ export const asBytes = (array: PixelArray): Uint8Array =>
 
 export async function openNiftiStream(path: string, options: NiftiStreamOptions): Promise<NiftiStream> {
   await ensureDirectory(dirname(path));
-  const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const temporary = temporaryPath(path);
   const level = options.level ?? DEFAULT_GZIP_LEVEL;
   let fd: number;
   try {
-    fd = openSync(temporary, 'w');
+    fd = openSync(temporary, 'wx');
   } catch (error) {
     throw new MedvoxError('IO_ERROR', `cannot write: ${(error as Error).message}`, { file: path, cause: error });
   }

@@ -4,13 +4,12 @@
  * rows are spooled to a temporary file and the header is written when the report closes. Memory holds one
  * buffer per table, whatever the number of rows. The output appears atomically (temporary name, then rename).
  */
-import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MedvoxError } from '../core/errors.ts';
 import type { CellValue } from '../core/metadata/cells.ts';
-import { ensureDirectory } from './atomic.ts';
+import { ensureDirectory, temporaryPath } from './atomic.ts';
 import { Spool } from './spool.ts';
 import { workbookParts, XlsxRows } from './xlsx.ts';
 import { deflatePiece, ZipWriter } from './zip-writer.ts';
@@ -65,7 +64,7 @@ async function temporaryFolder(): Promise<string> {
 
 async function atomicOutput(path: string, write: (temporary: string) => Promise<void>): Promise<void> {
   await ensureDirectory(dirname(path));
-  const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const temporary = temporaryPath(path);
   try {
     await write(temporary);
     await rename(temporary, path);

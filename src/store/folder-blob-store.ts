@@ -2,12 +2,12 @@
  * The default BlobStore: a folder of files named by the SHA-256 of their content (`ab/cd/abcd...`), written to a
  * temporary name and renamed, so a blob is either whole or absent and the same bytes are stored once.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MedvoxError } from '../core/errors.ts';
-import { ensureDirectory } from '../io/atomic.ts';
+import { ensureDirectory, temporaryPath } from '../io/atomic.ts';
 import { BlobWriterPool } from './blob-writer.ts';
 import type { BlobRef, BlobStore } from './types.ts';
 
@@ -51,7 +51,7 @@ export class FolderBlobStore implements BlobStore {
       await ensureDirectory(folder);
       this.folders.add(folder);
     }
-    const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+    const temporary = temporaryPath(path);
     try {
       // One vectored write (writeFile would cut a 525 KB CT slice into 512 KiB chunks: two writes).
       const handle = await open(temporary, 'w');
