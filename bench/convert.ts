@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { buildCli, median, writeSyntheticCt } from './support.ts';
+import { buildCli, median, startupNote, toolEnv, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
@@ -24,7 +24,7 @@ const cli = join(import.meta.dirname, '..', 'bin', 'medvox.js');
 function timed(command: string, args: string[]): { ms: number; maxRssKiB: number } {
   // GNU time gives the child's peak RSS; fall back to wall time only.
   const started = performance.now();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8' });
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', env: toolEnv });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
   const lines = result.stderr.trim().split('\n');
@@ -82,6 +82,8 @@ try {
       `${label.padEnd(24)} medvox ${median(ours).toFixed(0).padStart(6)} ms  dcm2niix ${median(theirs).toFixed(0).padStart(6)} ms  ratio ${ratio.toFixed(2)}  medvox peak RSS ${(rss / 1024).toFixed(0)} MiB = ${(rss / 1024 / volumeMiB).toFixed(2)}x the volume`,
     );
   }
+  const note = startupNote();
+  if (note) console.log(note);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

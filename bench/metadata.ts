@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeDicom } from '../src/core/dicom/writer.ts';
 import { makePhantomSeries } from '../src/core/phantom/index.ts';
-import { buildCli, median } from './support.ts';
+import { buildCli, median, startupNote, toolEnv } from './support.ts';
 
 const instances = Number(process.env.BENCH_INSTANCES ?? 3000);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -25,6 +25,7 @@ function timed(command: string, args: string[]): { ms: number; maxRssKiB: number
   const started = performance.now();
   const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], {
     encoding: 'utf8',
+    env: toolEnv,
     maxBuffer: 1 << 30,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -75,7 +76,10 @@ process.stdout.write(String(performance.now() - started));\n`,
     const output = join(root, `report-${run}.xlsx`);
     const a = timed(process.execPath, [cli, 'metadata', '--input', input, '--output', output]);
     const b = timed('dcmdump', ['-q', '-M', ...names]);
-    const c = spawnSync(process.execPath, [library, input, join(root, `library-${run}.xlsx`)], { encoding: 'utf8' });
+    const c = spawnSync(process.execPath, [library, input, join(root, `library-${run}.xlsx`)], {
+      encoding: 'utf8',
+      env: toolEnv,
+    });
     if (c.status !== 0) throw new Error(`library run failed: ${c.stderr}`);
     if (run >= 0) {
       ours.push(a.ms);
@@ -93,6 +97,8 @@ process.stdout.write(String(performance.now() - started));\n`,
   console.log(
     `metadataReport (library)  ${median(inProcess).toFixed(0).padStart(6)} ms  ratio ${(median(inProcess) / dcmdump).toFixed(2)}`,
   );
+  const note = startupNote();
+  if (note) console.log(note);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

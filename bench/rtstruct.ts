@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { median } from './support.ts';
+import { median, startupNote, toolEnv } from './support.ts';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const root = resolve(import.meta.dirname, '..');
@@ -23,7 +23,7 @@ const out = mkdtempSync(join(tmpdir(), 'medvox-bench-rtstruct-'));
 
 function timed(command: string, args: string[]): number {
   const started = performance.now();
-  const result = spawnSync(command, args, { encoding: 'utf8' });
+  const result = spawnSync(command, args, { encoding: 'utf8', env: toolEnv });
   const ms = performance.now() - started;
   // medvox exits 1 on this case on purpose: one contour plane lies in the missing slice's gap (reported).
   if (result.status !== 0 && !(command === process.execPath && result.status === 1)) {
@@ -62,6 +62,8 @@ try {
   console.log(
     `  medvox runs: ${ours.map((ms) => ms.toFixed(0)).join(', ')}; plastimatch runs: ${theirs.map((ms) => ms.toFixed(0)).join(', ')}`,
   );
+  const note = startupNote();
+  if (note) console.log(note);
 } finally {
   rmSync(out, { recursive: true, force: true });
 }

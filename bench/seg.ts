@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { writeNiftiFile } from '../src/io/nifti-file.ts';
 import { loadReferenceGrid } from '../src/io/reference-series.ts';
 import { gridNifti } from '../src/ops/seg-to-nifti.ts';
-import { buildCli, median, writeSyntheticCt } from './support.ts';
+import { buildCli, median, startupNote, toolEnv, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -24,7 +24,7 @@ buildCli();
 
 function timed(args: string[]): number {
   const started = performance.now();
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: toolEnv });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`medvox ${args.join(' ')} failed: ${result.stderr}`);
   return ms;
@@ -85,6 +85,8 @@ try {
   );
   console.log(`convert --dicom2nifti (.nii.gz)   ${median(convert).toFixed(0).padStart(6)} ms`);
   console.log(`ratio seg create / convert ${ratio.toFixed(2)} (target < 1.0)`);
+  const note = startupNote();
+  if (note) console.log(note);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

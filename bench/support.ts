@@ -1,7 +1,8 @@
 /** Shared by the benchmarks: the CLI built, a synthetic CT series on disk and the median of repeated timings. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { writeDicom } from '../src/core/dicom/writer.ts';
 import { makePhantomSeries } from '../src/core/phantom/index.ts';
 
@@ -28,4 +29,34 @@ export function writeSyntheticCt(dir: string, slices: number): void {
   files.forEach((file, index) => {
     writeFileSync(join(dir, `CT${String(index).padStart(4, '0')}.dcm`), writeDicom(file));
   });
+}
+
+/**
+ * The environment every timed tool runs in: this one without NODE_EXTRA_CA_CERTS. Node 20 reads and parses the
+ * certificates that file holds at every start, before any script runs (on the development machines it names the
+ * system bundle of ~140 certificates: ~35 ms of `node -e 0`'s ~60). medvox opens no TLS connection and the peers do
+ * not read the variable, so it would only time Node's set-up for HTTPS. `startupNote()` prints what it costs.
+ */
+export const toolEnv: NodeJS.ProcessEnv = { ...process.env };
+delete toolEnv.NODE_EXTRA_CA_CERTS;
+
+/** A line stating that NODE_EXTRA_CA_CERTS was removed and what it costs a Node start here ('' when unset). */
+export function startupNote(): string {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return '';
+  const start = (env: NodeJS.ProcessEnv): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now();
+      spawnSync(process.execPath, ['-e', '0'], { env, stdio: 'ignore' });
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  };
+  const withIt = start(process.env);
+  const without = start(toolEnv);
+  return (
+    `NODE_EXTRA_CA_CERTS is set here and was removed for every timed tool: \`node -e 0\` takes ${withIt.toFixed(0)} ms ` +
+    `with it, ${without.toFixed(0)} ms without (Node ${process.versions.node} parses the certificates at each start; ` +
+    'medvox makes no TLS connection). With it, each medvox process timed above starts that much later.'
+  );
 }
