@@ -6,10 +6,11 @@
 // (~20 ms faster for `medvox metadata` over 3,000 files). V8 checks the cache against the source and its own
 // version and flags and rejects a stale one, which is then written again. The cache lives only next to the
 // bundle, whose trust it shares; a folder that is not writable simply gets no cache.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname } from 'node:path';
-import vm from 'node:vm';
+'use strict';
+const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { createRequire, Module } = require('node:module');
+const { dirname } = require('node:path');
+const vm = require('node:vm');
 
 /** The cache file of a bundle for this Node (V8 version and CPU). */
 function cachePath(bundle) {
@@ -20,7 +21,7 @@ function cachePath(bundle) {
  * Load `bundle` (a CommonJS file). Gives its exports, whether a cache was used, and `save()`, which writes the
  * cache when there was none or V8 rejected it (call it after a run, when the run's functions are compiled).
  */
-export function loadBundle(bundle) {
+function loadBundle(bundle) {
   const source = readFileSync(bundle, 'utf8');
   const cacheFile = cachePath(bundle);
   let cachedData;
@@ -62,3 +63,5 @@ export function loadBundle(bundle) {
     },
   };
 }
+
+module.exports = { loadBundle };
