@@ -70,10 +70,14 @@ await esbuild.build({
   },
   plugins: [entry],
 });
-// Found next to the bundle by src/io/decode-pool.ts (new URL('./decode-worker.js', import.meta.url)).
+// Found next to the bundle by src/io/decode-pool.ts and src/io/slice-copier.ts (new URL('./<name>.js',
+// import.meta.url)).
 await esbuild.build({
   ...common,
-  entryPoints: [{ in: join(root, 'src', 'io', 'decode-worker.ts'), out: 'decode-worker' }],
+  entryPoints: [
+    { in: join(root, 'src', 'io', 'decode-worker.ts'), out: 'decode-worker' },
+    { in: join(root, 'src', 'io', 'slice-copy-worker.ts'), out: 'slice-copy-worker' },
+  ],
   format: 'esm',
   packages: 'external',
 });

@@ -56,6 +56,16 @@ export interface NiftiStream {
     members: readonly Uint8Array[],
     uint16Max: number,
   ): void;
+  /**
+   * .nii only: the volume's `sliceCount` slices written by `fill` into the open file (from `voxOffset`, in slice
+   * order) instead of through the sink; `fill` resolves to the largest voxel when `type` is Uint16Array.
+   */
+  place(
+    type: PixelArrayConstructor,
+    sliceElements: number,
+    sliceCount: number,
+    fill: (fd: number, voxOffset: number) => Promise<number>,
+  ): Promise<void>;
 }
 
 /**
@@ -165,6 +175,15 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
   return {
     sink,
     abort,
+    async place(chosen, elements, count, fill) {
+      if (options.gzip || type)
+        throw new MedvoxError('INTERNAL', 'place() is for an unused .nii stream', { file: path });
+      type = chosen;
+      sliceElements = elements;
+      sliceCount = count;
+      uint16Max = await fill(fd, voxOffset);
+      written = count;
+    },
     adopt(chosen, elements, count, compressed, max) {
       if (!options.gzip || type)
         throw new MedvoxError('INTERNAL', 'adopt() is for an unused .nii.gz stream', { file: path });

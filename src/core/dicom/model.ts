@@ -115,15 +115,19 @@ export interface DeferredValue {
   readInto(offset: number, targets: readonly Uint8Array[]): void;
   /** The whole value. */
   read(): Uint8Array;
+  /** Where the value lies when it is a range of a file on disk (the value's first byte at `start`). */
+  readonly file?: { readonly path: string; readonly start: number };
 }
 
 /** A DeferredValue from its length and its range reader; `read()` is the whole value through `readInto`. */
 export function deferredValue(
   length: number,
   readInto: (offset: number, targets: readonly Uint8Array[]) => void,
+  file?: { path: string; start: number },
 ): DeferredValue {
   return {
     length,
+    ...(file ? { file } : {}),
     readInto,
     read: () => {
       const bytes = new Uint8Array(length);

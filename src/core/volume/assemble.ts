@@ -142,6 +142,21 @@ export interface PlannedVolume {
    * `decode` replaces decodeFrame for frames that need decoding (e.g. a worker pool); a few run ahead at once.
    */
   read(sink: VolumeSink, decode?: FrameDecoder): Promise<void>;
+  /**
+   * The slices (in t, k order) when every one is a native grey frame still in its file and the volume keeps stored
+   * values, all of one array type: what copying them straight into a .nii needs (io/slice-copier.ts); else
+   * undefined. Nothing is read.
+   */
+  fileFrames(): FileFrames | undefined;
+}
+
+/** Slices of a volume that lie in files, each `rows * columns * type.BYTES_PER_ELEMENT` bytes from `offset`. */
+export interface FileFrames {
+  type: PixelArrayConstructor;
+  rows: number;
+  columns: number;
+  bytesPerSample: number;
+  frames: Array<{ path: string; offset: number; bitsStored: number; signed: boolean }>;
 }
 
 export interface PlanResult {
@@ -272,7 +287,31 @@ function planVolume(positions: SliceRecord[][], tick: (record: SliceRecord) => v
     volume,
     storedValues,
     read: (sink, decode) => readSlices(positions, uniformRescale, colour, sink, tick, decode),
+    fileFrames: () => (storedValues ? fileFramesOf(positions) : undefined),
   };
+}
+
+function fileFramesOf(positions: SliceRecord[][]): FileFrames | undefined {
+  const { rows, columns } = positions[0]![0]!;
+  const frames: FileFrames['frames'] = [];
+  let type: PixelArrayType | undefined;
+  let bytesPerSample = 0;
+  for (let t = 0; t < positions[0]!.length; t++) {
+    for (const list of positions) {
+      const frame = nativeFrame(list[t]!);
+      const file = frame?.deferred?.file;
+      if (!frame || frame.bytes || !file || (type && frame.type !== type)) return undefined;
+      type = frame.type;
+      bytesPerSample = frame.bytesPerSample;
+      frames.push({
+        path: file.path,
+        offset: file.start + frame.start,
+        bitsStored: frame.bitsStored,
+        signed: frame.signed,
+      });
+    }
+  }
+  return { type: type!, rows, columns, bytesPerSample, frames };
 }
 
 async function readSlices(

@@ -1,6 +1,7 @@
 export {
   type AssemblyResult,
   assembleVolumes,
+  type FileFrames,
   type FrameDecoder,
   type NativeSlice,
   nativeSliceOf,

@@ -1,0 +1,89 @@
+/**
+ * Native grey slices copied from their DICOM files into a .nii file, synchronously: read the frame, flip its rows
+ * (j = rows-1-r, docs GEOMETRY), mask or sign-extend it to Bits Stored, write it at its place. Used by this thread
+ * and by slice-copy-worker.ts, which share the slices of a volume (slice-copier.ts); so this module imports nothing
+ * but node:fs, and the worker's bundle stays small.
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+
+/** A volume's slices that are still in their files, as the planner found them (core/volume FileFrames). */
+export interface FileSliceJob {
+  rows: number;
+  columns: number;
+  /** 1, 2 or 4. */
+  bytesPerSample: number;
+  /** Where slice 0 goes in the output file; slice i goes `i * rows * columns * bytesPerSample` later. */
+  voxOffset: number;
+  frames: ReadonlyArray<{ path: string; offset: number; bitsStored: number; signed: boolean }>;
+}
+
+/** Reused buffers of one thread: the frame as read, and the flipped slice. */
+export interface SliceScratch {
+  read: Uint8Array;
+  flipped: Uint8Array;
+}
+
+export function sliceScratch(job: FileSliceJob): SliceScratch {
+  const bytes = job.rows * job.columns * job.bytesPerSample;
+  return { read: new Uint8Array(bytes), flipped: new Uint8Array(bytes) };
+}
+
+/**
+ * Copy slice `index` of `job` into the output file `fd`. Returns the largest value of unsigned 16-bit data (the
+ * NIfTI header may then say int16), else 0. Throws the file system's error (a short file: 'the file is shorter
+ * than its Pixel Data'); the caller names the file.
+ */
+export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
+  const frame = job.frames[index]!;
+  const { rows, columns, bytesPerSample } = job;
+  const rowBytes = columns * bytesPerSample;
+  const sliceBytes = rows * rowBytes;
+  const { read, flipped } = scratch;
+  const source = openSync(frame.path, 'r');
+  try {
+    let done = 0;
+    while (done < sliceBytes) {
+      const got = readSync(source, read, done, sliceBytes - done, frame.offset + done);
+      if (got === 0) throw new Error('the file is shorter than its Pixel Data');
+      done += got;
+    }
+  } finally {
+    closeSync(source);
+  }
+  for (let r = 0; r < rows; r++)
+    flipped.set(read.subarray(r * rowBytes, (r + 1) * rowBytes), (rows - 1 - r) * rowBytes);
+  const max = clampToBitsStored(flipped, bytesPerSample, frame.bitsStored, frame.signed);
+  let written = 0;
+  const position = job.voxOffset + index * sliceBytes;
+  while (written < sliceBytes) written += writeSync(fd, flipped, written, sliceBytes - written, position + written);
+  return max;
+}
+
+/** Masked / sign-extended to Bits Stored as the codecs do (core/volume copyNative); the max of uint16 data. */
+function clampToBitsStored(bytes: Uint8Array, bytesPerSample: number, bitsStored: number, signed: boolean): number {
+  const length = bytes.length / bytesPerSample;
+  const values =
+    bytesPerSample === 1
+      ? signed
+        ? new Int8Array(bytes.buffer, bytes.byteOffset, length)
+        : bytes
+      : bytesPerSample === 2
+        ? signed
+          ? new Int16Array(bytes.buffer, bytes.byteOffset, length)
+          : new Uint16Array(bytes.buffer, bytes.byteOffset, length)
+        : signed
+          ? new Int32Array(bytes.buffer, bytes.byteOffset, length)
+          : new Uint32Array(bytes.buffer, bytes.byteOffset, length);
+  if (bitsStored < bytesPerSample * 8) {
+    const shift = 32 - bitsStored;
+    const mask = 2 ** bitsStored - 1;
+    for (let i = 0; i < length; i++) {
+      const value = values[i]!;
+      values[i] = signed ? (value << shift) >> shift : (value & mask) >>> 0;
+    }
+  }
+  if (!(values instanceof Uint16Array)) return 0;
+  let max = 0;
+  for (let i = 0; i < length; i++) if (values[i]! > max) max = values[i]!;
+  return max;
+}
