@@ -107,3 +107,10 @@ test('slices the ahead path does not cover fall back to streaming with the same 
   const small = await convertBothWays('small', makePhantomSeries({ rows: 64, columns: 64, slices: 8, seed: 'small' }));
   assert.equal(small.members, 2);
 });
+
+test('a .nii conversion large enough to start its slice-copy worker writes the same voxels', async () => {
+  // 70 files with their pixel data left in them (io/slice-copier.ts starts its worker after 64).
+  const files = makePhantomSeries({ rows: 128, columns: 128, slices: 70, modality: 'CT', seed: 'copier' });
+  const { datatype } = await convertBothWays('copier', files, (index) => (index * 29) % 70);
+  assert.equal(datatype, 4);
+});
