@@ -70,13 +70,12 @@ await esbuild.build({
   },
   plugins: [entry],
 });
-// Found next to the bundle by src/io/decode-pool.ts and src/io/slice-copier.ts (new URL('./<name>.js',
-// import.meta.url)).
+// Found next to the bundle by src/io/worker-start.ts (new URL('./<name>.js', import.meta.url)).
 await esbuild.build({
   ...common,
   entryPoints: [
     { in: join(root, 'src', 'io', 'decode-worker.ts'), out: 'decode-worker' },
-    { in: join(root, 'src', 'io', 'slice-copy-worker.ts'), out: 'slice-copy-worker' },
+    { in: join(root, 'src', 'io', 'slice-worker.ts'), out: 'slice-worker' },
   ],
   format: 'esm',
   packages: 'external',

@@ -4,11 +4,12 @@
  * workers on first use and must be closed (close()) by whoever made it; idle workers do not keep the process up.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type DecodedFrame, decodeFrame, encodedFrame } from '../core/codecs/index.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { type ErrorCode, MedvoxError } from '../core/errors.ts';
 import type { DecodeRequest } from './decode-worker.ts';
+import { startWorker } from './worker-start.ts';
 
 interface DecodeReply {
   id: number;
@@ -28,8 +29,6 @@ interface PoolWorker {
   worker: Worker;
   busy: number;
 }
-
-const typescript = import.meta.url.endsWith('.ts');
 
 export class DecodePool {
   readonly size: number;
@@ -79,15 +78,7 @@ export class DecodePool {
   }
 
   private start(): PoolWorker {
-    const url = new URL(typescript ? './decode-worker.ts' : './decode-worker.js', import.meta.url);
-    // Run from the TypeScript sources (tsx), the worker registers the TypeScript loader itself first: loader
-    // flags in execArgv (--import tsx) do not apply to a worker's entry module on Node 20.
-    const worker = typescript
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-          { eval: true },
-        )
-      : new Worker(url);
+    const worker = startWorker('decode-worker');
     const entry: PoolWorker = { worker, busy: 0 };
     worker.unref();
     worker.on('message', (reply: DecodeReply) => this.settle(reply));

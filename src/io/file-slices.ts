@@ -1,20 +1,16 @@
 /**
  * Native grey slices copied from their DICOM files into a .nii file, synchronously: read the frame, flip its rows
  * (j = rows-1-r, docs GEOMETRY), mask or sign-extend it to Bits Stored, write it at its place. Used by this thread
- * and by slice-copy-worker.ts, which share the slices of a volume (slice-copier.ts); so this module imports nothing
+ * and by slice-worker.ts (slice-copier.ts, slice-compressor.ts); so this module imports nothing
  * but node:fs, and the worker's bundle stays small.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 /** A volume's slices that are still in their files, as the planner found them (core/volume FileFrames). */
-export interface FileSliceJob {
-  rows: number;
-  columns: number;
-  /** 1, 2 or 4. */
-  bytesPerSample: number;
+export interface FileSliceJob extends SliceShape {
   /** Where slice 0 goes in the output file; slice i goes `i * rows * columns * bytesPerSample` later. */
   voxOffset: number;
-  frames: ReadonlyArray<{ path: string; offset: number; bitsStored: number; signed: boolean }>;
+  frames: readonly FileFrame[];
 }
 
 /** Reused buffers of one thread: the frame as read, and the flipped slice. */
@@ -23,22 +19,35 @@ export interface SliceScratch {
   flipped: Uint8Array;
 }
 
-export function sliceScratch(job: FileSliceJob): SliceScratch {
+export function sliceScratch(job: SliceShape): SliceScratch {
   const bytes = job.rows * job.columns * job.bytesPerSample;
   return { read: new Uint8Array(bytes), flipped: new Uint8Array(bytes) };
 }
 
+/** Where a slice lies in its file, and how its values are stored. */
+export interface FileFrame {
+  path: string;
+  offset: number;
+  bitsStored: number;
+  signed: boolean;
+}
+
+/** Slice geometry: `rows * columns` values of `bytesPerSample` bytes. */
+export interface SliceShape {
+  rows: number;
+  columns: number;
+  bytesPerSample: number;
+}
+
 /**
- * Copy slice `index` of `job` into the output file `fd`. Returns the largest value of unsigned 16-bit data (the
- * NIfTI header may then say int16), else 0. Throws the file system's error (a short file: 'the file is shorter
- * than its Pixel Data'); the caller names the file.
+ * Read `frame` into `target` (its slice's bytes) with the rows flipped, masked / sign-extended to Bits Stored.
+ * Returns the largest value of unsigned 16-bit data (the NIfTI header may then say int16), else 0. Throws the file
+ * system's error (a short file: 'the file is shorter than its Pixel Data'); the caller names the file.
  */
-export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
-  const frame = job.frames[index]!;
-  const { rows, columns, bytesPerSample } = job;
+export function readFileSlice(shape: SliceShape, frame: FileFrame, target: Uint8Array, read: Uint8Array): number {
+  const { rows, columns, bytesPerSample } = shape;
   const rowBytes = columns * bytesPerSample;
   const sliceBytes = rows * rowBytes;
-  const { read, flipped } = scratch;
   const source = openSync(frame.path, 'r');
   try {
     let done = 0;
@@ -50,9 +59,15 @@ export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scra
   } finally {
     closeSync(source);
   }
-  for (let r = 0; r < rows; r++)
-    flipped.set(read.subarray(r * rowBytes, (r + 1) * rowBytes), (rows - 1 - r) * rowBytes);
-  const max = clampToBitsStored(flipped, bytesPerSample, frame.bitsStored, frame.signed);
+  for (let r = 0; r < rows; r++) target.set(read.subarray(r * rowBytes, (r + 1) * rowBytes), (rows - 1 - r) * rowBytes);
+  return clampToBitsStored(target, bytesPerSample, frame.bitsStored, frame.signed);
+}
+
+/** Copy slice `index` of `job` into the output file `fd` (readFileSlice, then written at its place). */
+export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
+  const sliceBytes = job.rows * job.columns * job.bytesPerSample;
+  const { read, flipped } = scratch;
+  const max = readFileSlice(job, job.frames[index]!, flipped, read);
   let written = 0;
   const position = job.voxOffset + index * sliceBytes;
   while (written < sliceBytes) written += writeSync(fd, flipped, written, sliceBytes - written, position + written);

@@ -1,5 +1,5 @@
 /**
- * The slices of a .nii volume copied from their files by two threads: this one and a worker (slice-copy-worker.ts),
+ * The slices of a .nii volume copied from their files by two threads: this one and a worker (slice-worker.ts),
  * which take slices from one shared counter. A plain conversion to .nii is this thread's work from start to end
  * (read, flip, write ~50 ms of a 300-slice CT) while the other CPU idles; shared, the copy takes about half, and the
  * worker starts while the headers are still being read (`start`), so it is ready when the slices are.
@@ -7,12 +7,11 @@
  * Writes go to fixed offsets, so a slice copied twice is harmless: a slice the worker could not copy is copied
  * again here (which reports the error with its file), and all of them are when the worker stops.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { MedvoxError } from '../core/errors.ts';
 import { copyFileSlice, type FileSliceJob, type SliceScratch, sliceScratch } from './file-slices.ts';
-import { DONE, FAILED, NEXT, type SliceCopyRequest, WORKER_MAX } from './slice-copy-worker.ts';
-
-const typescript = import.meta.url.endsWith('.ts');
+import { DONE, FAILED, NEXT, type SliceWorkerRequest, WORKER_MAX } from './slice-worker.ts';
+import { LazyWorker } from './worker-start.ts';
 
 // Atomics.waitAsync (ES2024; in Node since 16): TypeScript's library for this project's target does not declare it.
 const waitAsync = (
@@ -33,37 +32,16 @@ export interface SliceCopyResult {
 }
 
 export class SliceCopier {
-  private worker: Worker | undefined;
-  private stopped = false;
-  private online: Promise<void> | undefined;
+  private readonly helper = new LazyWorker('slice-worker');
 
   /** Start the worker (it takes ~25 ms to be ready, on the other CPU); `copy` works without it. */
   start(): void {
-    if (this.worker || this.stopped) return;
-    const url = new URL(typescript ? './slice-copy-worker.ts' : './slice-copy-worker.js', import.meta.url);
-    // From the TypeScript sources (tsx), the worker registers the TypeScript loader first (as decode-pool.ts).
-    const worker = typescript
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`,
-          { eval: true },
-        )
-      : new Worker(url);
-    worker.unref();
-    const stop = (): void => {
-      this.stopped = true;
-    };
-    worker.on('error', stop);
-    worker.on('exit', stop);
-    this.online = new Promise((resolve) => {
-      worker.once('message', () => resolve());
-      worker.once('exit', () => resolve());
-    });
-    this.worker = worker;
+    void this.helper.worker;
   }
 
   /** Resolves once the worker listens (or stopped; at once when none was started). */
-  async ready(): Promise<void> {
-    await this.online;
+  ready(): Promise<void> {
+    return this.helper.ready();
   }
 
   /**
@@ -73,8 +51,8 @@ export class SliceCopier {
    * once no thread writes into `fd` any more.
    */
   async copy(job: FileSliceJob, fd: number, meanwhile?: () => void): Promise<SliceCopyResult> {
-    const worker = this.worker;
-    if (!worker || this.stopped) return this.copyAlone(job, fd, meanwhile);
+    const worker = this.helper.running ? this.helper.worker : undefined;
+    if (!worker) return this.copyAlone(job, fd, meanwhile);
     // Referenced while it works: the process must not end while this thread waits for it (a pending
     // Atomics.waitAsync does not keep the event loop alive).
     worker.ref();
@@ -101,7 +79,7 @@ export class SliceCopier {
   ): Promise<SliceCopyResult> {
     const count = job.frames.length;
     const state = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
-    worker.postMessage({ job, fd, state: state.buffer } satisfies SliceCopyRequest);
+    worker.postMessage({ kind: 'copy', job, fd, state: state.buffer } satisfies SliceWorkerRequest);
     const scratch = sliceScratch(job);
     let max = 0;
     let mine = 0;
@@ -137,17 +115,14 @@ export class SliceCopier {
     for (;;) {
       const done = Atomics.load(state, DONE);
       if (done >= count) return true;
-      if (this.stopped) return false;
+      if (this.helper.stopped) return false;
       const waiting = waitAsync(state, DONE, done, 20);
       if (waiting.async) await waiting.value;
     }
   }
 
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    this.stopped = true;
-    await worker?.terminate();
+  close(): Promise<void> {
+    return this.helper.close();
   }
 }
 
