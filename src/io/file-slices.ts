@@ -1,7 +1,7 @@
 /**
  * Native grey slices copied from their DICOM files into a .nii file, synchronously: read the frame, flip its rows
  * (j = rows-1-r, docs GEOMETRY), mask or sign-extend it to Bits Stored, write it at its place. Used by this thread
- * and by slice-worker.ts (slice-copier.ts, slice-compressor.ts); so this module imports nothing
+ * and by slice-worker.ts, which share the slices of a volume (slice-copier.ts); so this module imports nothing
  * but node:fs, and the worker's bundle stays small.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
@@ -44,7 +44,7 @@ export interface SliceShape {
  * Returns the largest value of unsigned 16-bit data (the NIfTI header may then say int16), else 0. Throws the file
  * system's error (a short file: 'the file is shorter than its Pixel Data'); the caller names the file.
  */
-export function readFileSlice(shape: SliceShape, frame: FileFrame, target: Uint8Array, read: Uint8Array): number {
+function readFileSlice(shape: SliceShape, frame: FileFrame, target: Uint8Array, read: Uint8Array): number {
   const { rows, columns, bytesPerSample } = shape;
   const rowBytes = columns * bytesPerSample;
   const sliceBytes = rows * rowBytes;

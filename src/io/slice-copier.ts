@@ -10,7 +10,7 @@
 import type { Worker } from 'node:worker_threads';
 import { MedvoxError } from '../core/errors.ts';
 import { copyFileSlice, type FileSliceJob, type SliceScratch, sliceScratch } from './file-slices.ts';
-import { DONE, FAILED, NEXT, type SliceWorkerRequest, WORKER_MAX } from './slice-worker.ts';
+import { DONE, FAILED, NEXT, type SliceCopyRequest, WORKER_MAX } from './slice-worker.ts';
 import { LazyWorker } from './worker-start.ts';
 
 // Atomics.waitAsync (ES2024; in Node since 16): TypeScript's library for this project's target does not declare it.
@@ -79,7 +79,7 @@ export class SliceCopier {
   ): Promise<SliceCopyResult> {
     const count = job.frames.length;
     const state = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
-    worker.postMessage({ kind: 'copy', job, fd, state: state.buffer } satisfies SliceWorkerRequest);
+    worker.postMessage({ job, fd, state: state.buffer } satisfies SliceCopyRequest);
     const scratch = sliceScratch(job);
     let max = 0;
     let mine = 0;
