@@ -9,7 +9,7 @@
 import { closeSync, openSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { gzip, gzipSync } from 'node:zlib';
+import { constants, createGzip, type Gzip, gzipSync } from 'node:zlib';
 import type { PixelArray } from '../core/codecs/index.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { emptyHeader, encodeNiftiHeader, headerByteLength, type NiftiHeader } from '../core/nifti/index.ts';
@@ -17,7 +17,6 @@ import type { PixelArrayConstructor, VolumeSink } from '../core/volume/index.ts'
 import { ensureDirectory, temporaryPath } from './atomic.ts';
 import { DEFAULT_GZIP_LEVEL } from './nifti-file.ts';
 
-const gzipAsync = promisify(gzip);
 const writeAsync = promisify(write);
 
 /**
@@ -70,10 +69,71 @@ export interface NiftiStream {
 
 /**
  * One gzip member of `bytes`, compressed on the libuv pool; output in 256 KiB pieces, not zlib's 16 KiB: fewer trips
- * between the pool thread and this one (~15% faster on CT-like data compressing 16:1).
+ * between the pool thread and this one (~15% faster on CT-like data compressing 16:1). Compressors are reused
+ * (`MemberCompressor`).
  */
 export function gzipMember(bytes: Uint8Array, level: number): Promise<Buffer> {
-  return gzipAsync(bytes, { level, chunkSize: GZIP_OUTPUT_CHUNK });
+  let idle = idleCompressors.get(level);
+  if (!idle) {
+    idle = [];
+    idleCompressors.set(level, idle);
+  }
+  const compressor = idle.pop() ?? new MemberCompressor(level);
+  const done = compressor.compress(bytes);
+  done.then(
+    () => {
+      if (idle.length < MAX_IDLE_COMPRESSORS) idle.push(compressor);
+    },
+    () => {},
+  );
+  return done;
+}
+
+/** Compressors kept per level between members (each holds zlib's state, ~0.5 MiB). */
+const MAX_IDLE_COMPRESSORS = 8;
+const idleCompressors = new Map<number, MemberCompressor[]>();
+
+/**
+ * A gzip stream that makes one complete member per call, then is reset for the next (zlib's deflateReset, which
+ * starts a new gzip header): `zlib.gzip` set up a new stream for each member (objects, a 256 KiB output buffer and
+ * zlib's ~0.5 MiB of state), ~0.2 ms of this thread each; 75 members of 2 MiB took 4 ms instead of 17-23 ms. The
+ * output is the same bytes.
+ */
+class MemberCompressor {
+  // reset() is zlib's (every zlib stream has it; Node's types declare it only for Deflate and Inflate).
+  private readonly stream: Gzip & { reset(): void };
+  private chunks: Buffer[] = [];
+  private failure: Error | undefined;
+
+  constructor(level: number) {
+    this.stream = createGzip({ level, chunkSize: GZIP_OUTPUT_CHUNK }) as Gzip & { reset(): void };
+    this.stream.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+    this.stream.on('error', (error: Error) => {
+      this.failure = error;
+    });
+  }
+
+  compress(bytes: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) {
+        reject(this.failure);
+        return;
+      }
+      this.stream.write(bytes);
+      // Z_FINISH ends the member; its output has been pushed ('data') before this callback.
+      this.stream.flush(constants.Z_FINISH, () => {
+        if (this.failure) {
+          reject(this.failure);
+          return;
+        }
+        for (let chunk = this.stream.read(); chunk !== null; chunk = this.stream.read()) this.chunks.push(chunk);
+        const member = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+        this.chunks = [];
+        this.stream.reset();
+        resolve(member);
+      });
+    });
+  }
 }
 
 export const asBytes = (array: PixelArray): Uint8Array =>
