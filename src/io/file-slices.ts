@@ -70,16 +70,26 @@ function readFileSlice(shape: SliceShape, frame: FileFrame, target: Uint8Array, 
   return clampToBitsStored(target, bytesPerSample, frame.bitsStored, frame.signed);
 }
 
-/** Copy slice `index` of `job` into the output file `fd` (readFileSlice, then written at its place). */
+/**
+ * Copy slice `index` of `job` into the output file `fd` (readFileSlice, then written at its place). A failed write
+ * throws an OutputError.
+ */
 export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
   const sliceBytes = job.rows * job.columns * job.bytesPerSample;
   const { flipped } = scratch;
   const max = readFileSlice(job, job.frames[index]!, flipped, scratch);
   let written = 0;
   const position = job.voxOffset + index * sliceBytes;
-  while (written < sliceBytes) written += writeSync(fd, flipped, written, sliceBytes - written, position + written);
+  try {
+    while (written < sliceBytes) written += writeSync(fd, flipped, written, sliceBytes - written, position + written);
+  } catch (error) {
+    throw new OutputError((error as Error).message);
+  }
   return max;
 }
+
+/** Writing the output failed (a full disk, say), not reading the DICOM file. */
+export class OutputError extends Error {}
 
 /** Masked / sign-extended to Bits Stored as the codecs do (core/volume copyNative); the max of uint16 data. */
 function clampToBitsStored(bytes: Uint8Array, bytesPerSample: number, bitsStored: number, signed: boolean): number {

@@ -241,7 +241,7 @@ export async function openNiftiStream(path: string, options: NiftiStreamOptions)
       type = chosen;
       sliceElements = elements;
       sliceCount = count;
-      uint16Max = await fill(fd, voxOffset);
+      uint16Max = await fill(fd, voxOffset).catch(fail);
       written = count;
     },
     adopt(chosen, elements, count, compressed, max) {

@@ -9,7 +9,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { MedvoxError } from '../core/errors.ts';
-import { copyFileSlice, type FileSliceJob, type SliceScratch, sliceScratch } from './file-slices.ts';
+import { copyFileSlice, type FileSliceJob, OutputError, type SliceScratch, sliceScratch } from './file-slices.ts';
 import { DONE, FAILED, NEXT, type SliceCopyRequest, WORKER_MAX } from './slice-worker.ts';
 import { LazyWorker } from './worker-start.ts';
 
@@ -130,6 +130,9 @@ function copyHere(job: FileSliceJob, index: number, fd: number, scratch: SliceSc
   try {
     return copyFileSlice(job, index, fd, scratch);
   } catch (error) {
+    // The output's path is the NIfTI stream's to add.
+    if (error instanceof OutputError)
+      throw new MedvoxError('IO_ERROR', `cannot write: ${error.message}`, { cause: error });
     const path = job.frames[index]!.path;
     throw new MedvoxError('IO_ERROR', `cannot read the pixel data: ${(error as Error).message}`, {
       file: path,

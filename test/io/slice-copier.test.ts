@@ -143,3 +143,22 @@ test('a stopped worker leaves its slices to this thread', async () => {
   assert.ok(copied.bytes.equals(Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength)));
   assert.equal(copied.workerSlices, 0);
 });
+
+test('an output that cannot be written: IO_ERROR "cannot write" (the NIfTI stream names its file), from either thread', async () => {
+  const job = jobOf(plan(series('unwritable', { signed: true, bitsStored: 16, value: (s, i) => s + i })));
+  const path = join(scratch, 'read-only.nii');
+  writeFileSync(path, '');
+  const fd = openSync(path, 'r');
+  const isWriteError = (error: unknown) =>
+    error instanceof MedvoxError && error.code === 'IO_ERROR' && /cannot write/.test(error.message) && !error.file;
+  const copier = new SliceCopier();
+  try {
+    await assert.rejects(new SliceCopier().copy(job, fd), isWriteError);
+    copier.start();
+    await copier.ready();
+    await assert.rejects(copier.copy(job, fd, sleep(300)), isWriteError);
+  } finally {
+    closeSync(fd);
+    await copier.close();
+  }
+});
