@@ -66,8 +66,11 @@ export function splitCommonDatasets(datasets: Dataset[]): { common: DicomJsonObj
       shared.add(element.tag);
       continue;
     }
-    const texts = datasets.map((dataset) => JSON.stringify(elementJson(dataset, element.tag, JSON_OPTIONS) ?? null));
-    if (texts.every((text) => text === texts[0])) shared.add(element.tag);
+    // Equal bytes or not, equal JSON is shared (padding, say). Compared one instance at a time: a value that differs
+    // (a UID, a position) usually does so at the second instance, and the others need not be encoded.
+    const text = (dataset: Dataset): string => JSON.stringify(elementJson(dataset, element.tag, JSON_OPTIONS) ?? null);
+    const firstText = text(first);
+    if (datasets.every((dataset) => dataset === first || text(dataset) === firstText)) shared.add(element.tag);
   }
   const own = (tag: number): boolean => !shared.has(tag) && !PIXEL_TAGS.has(tag);
   return {
