@@ -56,6 +56,7 @@ test('there is a bundle for every command of the CLI, and each one runs its comm
     assert.match(result.stdout, new RegExp(`Usage: medvox ${command} `), command);
   }
   assert.ok(readdirSync(bundles).includes('decode-worker.js'));
+  assert.ok(readdirSync(bundles).includes('slice-worker.js'));
   assert.ok(Object.values(table).every((file) => file.endsWith('.cjs')));
 });
 
