@@ -5,7 +5,6 @@
  * but node:fs, and the worker's bundle stays small.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 
 /** A volume's slices that are still in their files, as the planner found them (core/volume FileFrames). */
 export interface FileSliceJob extends SliceShape {
@@ -120,45 +119,3 @@ function clampToBitsStored(bytes: Uint8Array, bytesPerSample: number, bitsStored
   for (let i = 0; i < length; i++) if (values[i]! > max) max = values[i]!;
   return max;
 }
-
-/** Reading slice `index` of a job failed (its file is the caller's to name). */
-export class SliceReadError extends Error {
-  constructor(
-    readonly index: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * Member `member` of `job` as one gzip member: `perMember` consecutive slices (fewer in the last) read into
- * `buffer` (rows flipped, masked), then compressed on this thread. Returns the member and the largest value of
- * unsigned 16-bit data. A slice that cannot be read throws a SliceReadError.
- */
-export function gzipFileMember(
-  job: FileSliceJob,
-  member: number,
-  perMember: number,
-  level: number,
-  buffer: Uint8Array,
-  scratch: SliceScratch,
-): { bytes: Uint8Array; max: number } {
-  const sliceBytes = job.rows * job.columns * job.bytesPerSample;
-  const first = member * perMember;
-  const count = Math.min(perMember, job.frames.length - first);
-  let max = 0;
-  for (let i = 0; i < count; i++) {
-    const target = buffer.subarray(i * sliceBytes, (i + 1) * sliceBytes);
-    try {
-      max = Math.max(max, readFileSlice(job, job.frames[first + i]!, target, scratch));
-    } catch (error) {
-      throw new SliceReadError(first + i, (error as Error).message);
-    }
-  }
-  const bytes = gzipSync(buffer.subarray(0, count * sliceBytes), { level, chunkSize: GZIP_OUTPUT_CHUNK });
-  return { bytes, max };
-}
-
-/** Output pieces of zlib (not its 16 KiB: fewer, larger pieces to join). */
-const GZIP_OUTPUT_CHUNK = 256 * 1024;

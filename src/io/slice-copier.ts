@@ -1,27 +1,16 @@
 /**
- * The slices of a volume that are still in their files (`PlannedVolume.fileFrames`), handled by two threads: this
- * one and a worker (slice-worker.ts), which take work from one shared counter.
- * - `copy` (.nii): slices read, flipped and written at their offsets in the file. Writes go to fixed offsets, so a
- *   slice copied twice is harmless: a slice the worker could not copy is copied again here (which reports the error
- *   with its file), and all of them are when the worker stops.
- * - `gzipMembers` (.nii.gz): members of consecutive slices read, flipped and compressed (zlib, on the thread that
- *   took them), then written in order by the caller.
- * A conversion was this thread's work from start to end (headers, plan, sidecar, then every slice) while the other
- * CPU idled or compressed. The worker starts while the headers are still being read (`start`), so it is ready when
- * the slices are, and works while this thread builds the sidecar.
+ * The slices of a .nii volume copied from their files by two threads: this one and a worker (slice-worker.ts),
+ * which take slices from one shared counter. A plain conversion to .nii is this thread's work from start to end
+ * (read, flip, write ~50 ms of a 300-slice CT) while the other CPU idles; shared, the copy takes about half, and the
+ * worker starts while the headers are still being read (`start`), so it is ready when the slices are.
+ *
+ * Writes go to fixed offsets, so a slice copied twice is harmless: a slice the worker could not copy is copied
+ * again here (which reports the error with its file), and all of them are when the worker stops.
  */
 import type { Worker } from 'node:worker_threads';
 import { MedvoxError } from '../core/errors.ts';
-import {
-  copyFileSlice,
-  type FileSliceJob,
-  gzipFileMember,
-  OutputError,
-  SliceReadError,
-  type SliceScratch,
-  sliceScratch,
-} from './file-slices.ts';
-import { DONE, FAILED, type GzipMemberReply, NEXT, type SliceCopyRequest, WORKER_MAX } from './slice-worker.ts';
+import { copyFileSlice, type FileSliceJob, OutputError, type SliceScratch, sliceScratch } from './file-slices.ts';
+import { DONE, FAILED, NEXT, type SliceCopyRequest, WORKER_MAX } from './slice-worker.ts';
 import { LazyWorker } from './worker-start.ts';
 
 // Atomics.waitAsync (ES2024; in Node since 16): TypeScript's library for this project's target does not declare it.
@@ -134,97 +123,6 @@ export class SliceCopier {
 
   close(): Promise<void> {
     return this.helper.close();
-  }
-
-  /**
-   * The slices of `job` as gzip members of `perMember` consecutive slices each (in slice order), made by this thread
-   * and the worker, each taking whole members from the shared counter: read, flip, compress. `meanwhile` as for
-   * `copy`. A slice that cannot be read fails with an IO_ERROR naming its file (a member the worker could not make,
-   * or did not because it stopped, is made here).
-   */
-  async gzipMembers(
-    job: FileSliceJob,
-    perMember: number,
-    level: number,
-    meanwhile?: () => void,
-  ): Promise<{ members: Uint8Array[]; uint16Max: number; workerMembers: number }> {
-    const count = Math.ceil(job.frames.length / perMember);
-    const members: Array<Uint8Array | undefined> = new Array(count);
-    const buffer = new Uint8Array(job.rows * job.columns * job.bytesPerSample * perMember);
-    const scratch = sliceScratch(job);
-    let max = 0;
-    let workerMembers = 0;
-    const makeHere = (member: number): void => {
-      const made = gzipHere(job, member, perMember, level, buffer, scratch);
-      members[member] = made.bytes;
-      max = Math.max(max, made.max);
-    };
-    const worker = this.helper.running ? this.helper.worker : undefined;
-    if (worker) {
-      const state = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
-      let received = 0;
-      let wake: (() => void) | undefined;
-      const onReply = (reply: GzipMemberReply | 'ready'): void => {
-        if (reply === 'ready') return;
-        received++;
-        if (reply.bytes) {
-          members[reply.member] = reply.bytes;
-          max = Math.max(max, reply.max);
-          workerMembers++;
-        }
-        wake?.();
-      };
-      const onExit = (): void => wake?.();
-      worker.on('message', onReply);
-      worker.on('exit', onExit);
-      worker.ref();
-      try {
-        worker.postMessage({
-          job,
-          fd: -1,
-          state: state.buffer,
-          gzip: { perMember, level, members: count },
-        } satisfies SliceCopyRequest);
-        meanwhile?.();
-        let mine = 0;
-        for (;;) {
-          const member = Atomics.add(state, NEXT, 1);
-          if (member >= count) break;
-          mine++;
-          makeHere(member);
-        }
-        // Every member was taken once: the worker's are on their way, unless it stopped.
-        while (received < count - mine && !this.helper.stopped) await new Promise<void>((resolve) => (wake = resolve));
-      } catch (error) {
-        Atomics.store(state, NEXT, count); // the worker takes no more
-        throw error;
-      } finally {
-        worker.off('message', onReply);
-        worker.off('exit', onExit);
-        worker.unref();
-      }
-    } else meanwhile?.();
-    for (let member = 0; member < count; member++) if (!members[member]) makeHere(member);
-    return { members: members as Uint8Array[], uint16Max: max, workerMembers };
-  }
-}
-
-function gzipHere(
-  job: FileSliceJob,
-  member: number,
-  perMember: number,
-  level: number,
-  buffer: Uint8Array,
-  scratch: SliceScratch,
-): { bytes: Uint8Array; max: number } {
-  try {
-    return gzipFileMember(job, member, perMember, level, buffer, scratch);
-  } catch (error) {
-    if (!(error instanceof SliceReadError)) throw error;
-    throw new MedvoxError('IO_ERROR', `cannot read the pixel data: ${error.message}`, {
-      file: job.frames[error.index]!.path,
-      cause: error,
-    });
   }
 }
 

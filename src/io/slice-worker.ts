@@ -1,14 +1,14 @@
 /**
- * Worker thread of slice-copier.ts: takes work from a counter shared with the main thread, which does the same:
- * - .nii: slices, each copied from its DICOM file into the .nii file (file-slices.ts); reports through shared memory.
- * - .nii.gz: gzip members of consecutive slices, each read, flipped and compressed here and posted back.
+ * Worker thread of slice-copier.ts (.nii conversions): takes slices of a volume from the shared counter and copies
+ * each from its DICOM file into the .nii file (file-slices.ts), while the main thread does the same; reports through
+ * shared memory.
  *
- * (Tried before: the main thread handing slices to this worker while it read headers, the worker gzipping them on
- * the pool. Slower, 366 against 332 ms for 300 slices: this thread's start-up (~40 ms of CPU) was added and the main
- * thread waited for it. Sharing whole members after planning keeps both threads busy instead.)
+ * (Tried for .nii.gz as well: the worker reading members of slices and gzipping them, so that the main thread only
+ * parses headers. Slower, 366 against 332 ms for 300 slices: on two CPUs the work only moved, the worker's start-up
+ * (~40 ms of CPU: Node's internals compiled again in its isolate) was added, and the main thread waited for it.)
  */
 import { parentPort } from 'node:worker_threads';
-import { copyFileSlice, type FileSliceJob, gzipFileMember, sliceScratch } from './file-slices.ts';
+import { copyFileSlice, type FileSliceJob, sliceScratch } from './file-slices.ts';
 
 /** Slots of the shared state of a copy (Int32Array). */
 export const NEXT = 0;
@@ -21,43 +21,15 @@ export interface SliceCopyRequest {
   job: FileSliceJob;
   fd: number;
   state: SharedArrayBuffer;
-  /** Set: gzip members of `perMember` slices (level `level`) and post them back, instead of writing into `fd`. */
-  gzip?: { perMember: number; level: number; members: number };
-}
-
-export interface GzipMemberReply {
-  member: number;
-  bytes?: Uint8Array;
-  max: number;
 }
 
 const port = parentPort;
 if (port) {
   // LazyWorker.ready (worker-start.ts) waits for this.
   port.postMessage('ready');
-  port.on('message', ({ job, fd, state: shared, gzip }: SliceCopyRequest) => {
+  port.on('message', ({ job, fd, state: shared }: SliceCopyRequest) => {
     const state = new Int32Array(shared);
     const scratch = sliceScratch(job);
-    if (gzip) {
-      const buffer = new Uint8Array(job.rows * job.columns * job.bytesPerSample * gzip.perMember);
-      for (;;) {
-        const member = Atomics.add(state, NEXT, 1);
-        if (member >= gzip.members) break;
-        let reply: GzipMemberReply;
-        try {
-          const { bytes, max } = gzipFileMember(job, member, gzip.perMember, gzip.level, buffer, scratch);
-          reply = { member, bytes, max };
-        } catch {
-          reply = { member, max: 0 };
-        }
-        // Sent as a buffer of its own (a small result may lie in Node's shared pool, which must not be transferred).
-        if (reply.bytes) {
-          const own = new Uint8Array(reply.bytes);
-          port.postMessage({ ...reply, bytes: own }, [own.buffer]);
-        } else port.postMessage(reply);
-      }
-      return;
-    }
     let max = 0;
     for (;;) {
       const index = Atomics.add(state, NEXT, 1);

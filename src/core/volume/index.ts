@@ -3,6 +3,8 @@ export {
   assembleVolumes,
   type FileFrames,
   type FrameDecoder,
+  type NativeSlice,
+  nativeSliceOf,
   type PixelArrayConstructor,
   type PlannedVolume,
   planVolumes,
