@@ -1,5 +1,5 @@
 /** DICOM files on disk: read one (naming it in every error), or every DICOM file below some inputs. */
-import { closeSync, fstatSync, openSync, readSync, readvSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readvSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { type HeaderScan, HeaderScanner } from '../core/dicom/header-scan.ts';
 import {
@@ -11,6 +11,7 @@ import {
 } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom, readDicomHead, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { openForReading, readFully, readSome, readUpTo } from './file-read.ts';
 
 export async function readDicomFile(path: string, options: Omit<ReadOptions, 'source'> = {}): Promise<DicomFile> {
   let bytes: Uint8Array;
@@ -65,15 +66,6 @@ export async function readDicomFileHeader(path: string, untilTag: number = PIXEL
 const HEAD_CHUNK = 16 * 1024;
 let scratch = new Uint8Array(HEAD_CHUNK);
 
-/** A file descriptor for reading `path`; IO_ERROR naming the file when it cannot be opened. */
-export function openForReading(path: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (error) {
-    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-  }
-}
-
 /**
  * Read a file header first (synchronously): native little-endian Pixel Data stays in the file as a deferred value
  * (see DataElement.deferred) that the volume builder reads frame by frame straight into the volume, so a series is
@@ -106,38 +98,6 @@ export function readDicomFileHeadFirst(path: string): DicomFile {
     throw toMedvoxError(error, path);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Fill `target` from `position` of the file; IO_ERROR naming `path` when the file is shorter. */
-export function readFully(fd: number, target: Uint8Array, position: number, path: string): number {
-  const done = readUpTo(fd, target, position, path);
-  if (done < target.length) throw new MedvoxError('IO_ERROR', 'the file shrank while it was read', { file: path });
-  return done;
-}
-
-/** Fill `target` from `position` of the file, or up to the file's end; returns the bytes read (IO_ERROR naming `path`). */
-export function readUpTo(fd: number, target: Uint8Array, position: number, path: string): number {
-  let done = 0;
-  while (done < target.length) {
-    let got: number;
-    try {
-      got = readSync(fd, target, done, target.length - done, position + done);
-    } catch (error) {
-      throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
-    }
-    if (got === 0) break;
-    done += got;
-  }
-  return done;
-}
-
-/** One read(2) into `target` from the file's start: the bytes read (IO_ERROR naming `path`). */
-function readOnce(fd: number, target: Uint8Array, path: string): number {
-  try {
-    return readSync(fd, target, 0, target.length, 0);
-  } catch (error) {
-    throw new MedvoxError('IO_ERROR', `cannot read: ${(error as Error).message}`, { file: path, cause: error });
   }
 }
 
@@ -242,7 +202,7 @@ export class HeaderReader {
     try {
       // One read(2) usually holds the whole header: when the scan of it reaches `untilTag`, that is the header,
       // and the read that would only confirm the end of a small file is saved (a quarter of a report's syscalls).
-      const first = readOnce(fd, this.buffer, path);
+      const first = readSome(fd, this.buffer, 0, path);
       const early = first > 0 ? this.prefixHeader(this.buffer.subarray(0, first), path, untilTag) : undefined;
       if (early) return early;
       let length = this.buffer.length;

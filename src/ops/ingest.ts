@@ -12,7 +12,7 @@ import type { DicomFile } from '../core/dicom/model.ts';
 import { readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { readSegmentItem } from '../core/seg/segments.ts';
-import { openForReading, readFully } from '../io/dicom-file.ts';
+import { openForReading, readFully } from '../io/file-read.ts';
 import type { InputFile } from '../io/scan.ts';
 import { scanInputs } from '../io/scan.ts';
 import type { Archive } from '../store/archive.ts';
