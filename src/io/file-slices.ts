@@ -1,34 +1,19 @@
 /**
  * Native grey slices copied from their DICOM files into a .nii file, synchronously: read the frame, flip its rows
- * (j = rows-1-r, docs GEOMETRY), mask or sign-extend it to Bits Stored, write it at its place. Used by this thread
- * and by slice-worker.ts, which share the slices of a volume (slice-copier.ts); so this module imports nothing
- * but node:fs, and the worker's bundle stays small.
+ * and mask it to Bits Stored (core/volume/native-rows.ts, as the volume reader does), write it at its place. Used by
+ * this thread and by slice-worker.ts, which take slices from one shared counter (slice-copier.ts); so this module
+ * imports only small ones, and the worker's bundle stays small.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-
-/** A volume's slices that are still in their files, as the planner found them (core/volume FileFrames). */
-export interface FileSliceJob extends SliceShape {
-  /** Where slice 0 goes in the output file; slice i goes `i * rows * columns * bytesPerSample` later. */
-  voxOffset: number;
-  frames: readonly FileFrame[];
-}
-
-/**
- * Reused buffers of one thread: the frame as read, a view of each of its rows (made once: a view per row and slice
- * was 150,000 small objects for 300 slices of 512 rows, most of a conversion's garbage), and the flipped slice.
- */
-export interface SliceScratch {
-  read: Uint8Array;
-  rows: Uint8Array[];
-  flipped: Uint8Array;
-}
-
-export function sliceScratch(job: SliceShape): SliceScratch {
-  const rowBytes = job.columns * job.bytesPerSample;
-  const read = new Uint8Array(job.rows * rowBytes);
-  const rows = Array.from({ length: job.rows }, (_, r) => read.subarray(r * rowBytes, (r + 1) * rowBytes));
-  return { read, rows, flipped: new Uint8Array(read.length) };
-}
+import { closeSync, writeSync } from 'node:fs';
+import { MedvoxError } from '../core/errors.ts';
+import {
+  clampToBitsStored,
+  flipRowsInto,
+  type RowBuffer,
+  rowBuffer,
+  type StoredArray,
+} from '../core/volume/native-rows.ts';
+import { openForReading, readFully } from './file-read.ts';
 
 /** Where a slice lies in its file, and how its values are stored. */
 export interface FileFrame {
@@ -38,84 +23,107 @@ export interface FileFrame {
   signed: boolean;
 }
 
-/** Slice geometry: `rows * columns` values of `bytesPerSample` bytes. */
-export interface SliceShape {
+/** A volume's slices that are still in their files, as the planner found them (core/volume FileFrames). */
+export interface FileSliceJob {
   rows: number;
   columns: number;
+  /** 1, 2 or 4. */
   bytesPerSample: number;
+  /** Where slice 0 goes in the output file; slice i goes `i * rows * columns * bytesPerSample` later. */
+  voxOffset: number;
+  frames: readonly FileFrame[];
+}
+
+/** Slots of the state a copy's threads share (Int32Array). */
+export const NEXT = 0;
+export const DONE = 1;
+export const WORKER_MAX = 2;
+/** 1 + the index of a slice the worker could not copy (0: none); the main thread copies it again to report it. */
+export const FAILED = 3;
+export const STATE_SLOTS = 4;
+
+/** Reused buffers of one thread: the frame as read (with its row views) and the flipped slice. */
+export interface SliceScratch {
+  read: RowBuffer;
+  flipped: Uint8Array;
+}
+
+export function sliceScratch(job: FileSliceJob): SliceScratch {
+  const read = rowBuffer(job.rows, job.columns * job.bytesPerSample);
+  return { read, flipped: new Uint8Array(read.whole.length) };
 }
 
 /**
- * Read `frame` into `target` (its slice's bytes) with the rows flipped, masked / sign-extended to Bits Stored.
- * Returns the largest value of unsigned 16-bit data (the NIfTI header may then say int16), else 0. Throws the file
- * system's error (a short file: 'the file is shorter than its Pixel Data'); the caller names the file.
+ * Copy slice `index` of `job` into the output file `fd`; returns the largest value of unsigned 16-bit data (the
+ * NIfTI header may then say int16), else 0. Errors: IO_ERROR naming the DICOM file that cannot be read, or
+ * IO_ERROR "cannot write" without a file (the NIfTI stream adds its own path).
  */
-function readFileSlice(shape: SliceShape, frame: FileFrame, target: Uint8Array, scratch: SliceScratch): number {
-  const { rows, columns, bytesPerSample } = shape;
-  const rowBytes = columns * bytesPerSample;
-  const sliceBytes = rows * rowBytes;
-  const { read } = scratch;
-  const source = openSync(frame.path, 'r');
+export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
+  const frame = job.frames[index]!;
+  const { read, flipped } = scratch;
+  const source = openForReading(frame.path);
   try {
-    let done = 0;
-    while (done < sliceBytes) {
-      const got = readSync(source, read, done, sliceBytes - done, frame.offset + done);
-      if (got === 0) throw new Error('the file is shorter than its Pixel Data');
-      done += got;
-    }
+    readFully(source, read.whole, frame.offset, frame.path);
   } finally {
     closeSync(source);
   }
-  for (let r = 0; r < rows; r++) target.set(scratch.rows[r]!, (rows - 1 - r) * rowBytes);
-  return clampToBitsStored(target, bytesPerSample, frame.bitsStored, frame.signed);
+  flipRowsInto(read, flipped, 0);
+  const values = storedValues(flipped, job.bytesPerSample, frame.signed);
+  clampToBitsStored(values, 0, values.length, frame.bitsStored, frame.signed);
+  let written = 0;
+  const position = job.voxOffset + index * flipped.length;
+  try {
+    while (written < flipped.length)
+      written += writeSync(fd, flipped, written, flipped.length - written, position + written);
+  } catch (error) {
+    throw new MedvoxError('IO_ERROR', `cannot write: ${(error as Error).message}`, { cause: error });
+  }
+  return values instanceof Uint16Array ? largest(values) : 0;
 }
 
 /**
- * Copy slice `index` of `job` into the output file `fd` (readFileSlice, then written at its place). A failed write
- * throws an OutputError.
+ * Take slices from the counter in `state` and copy each until none is left. Every slice taken counts in DONE, copied
+ * or not (so that a thread waiting for the others knows when nothing writes any more); `failed` decides what a
+ * failure does: return to go on (the worker), throw to stop (this thread). `publishMax` stores the running maximum
+ * in WORKER_MAX before each slice counts as done.
  */
-export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
-  const sliceBytes = job.rows * job.columns * job.bytesPerSample;
-  const { flipped } = scratch;
-  const max = readFileSlice(job, job.frames[index]!, flipped, scratch);
-  let written = 0;
-  const position = job.voxOffset + index * sliceBytes;
-  try {
-    while (written < sliceBytes) written += writeSync(fd, flipped, written, sliceBytes - written, position + written);
-  } catch (error) {
-    throw new OutputError((error as Error).message);
-  }
-  return max;
-}
-
-/** Writing the output failed (a full disk, say), not reading the DICOM file. */
-export class OutputError extends Error {}
-
-/** Masked / sign-extended to Bits Stored as the codecs do (core/volume copyNative); the max of uint16 data. */
-function clampToBitsStored(bytes: Uint8Array, bytesPerSample: number, bitsStored: number, signed: boolean): number {
-  const length = bytes.length / bytesPerSample;
-  const values =
-    bytesPerSample === 1
-      ? signed
-        ? new Int8Array(bytes.buffer, bytes.byteOffset, length)
-        : bytes
-      : bytesPerSample === 2
-        ? signed
-          ? new Int16Array(bytes.buffer, bytes.byteOffset, length)
-          : new Uint16Array(bytes.buffer, bytes.byteOffset, length)
-        : signed
-          ? new Int32Array(bytes.buffer, bytes.byteOffset, length)
-          : new Uint32Array(bytes.buffer, bytes.byteOffset, length);
-  if (bitsStored < bytesPerSample * 8) {
-    const shift = 32 - bitsStored;
-    const mask = 2 ** bitsStored - 1;
-    for (let i = 0; i < length; i++) {
-      const value = values[i]!;
-      values[i] = signed ? (value << shift) >> shift : (value & mask) >>> 0;
+export function copyTakenSlices(
+  job: FileSliceJob,
+  fd: number,
+  state: Int32Array,
+  scratch: SliceScratch,
+  failed: (index: number, error: unknown) => void,
+  publishMax = false,
+): { max: number; copied: number } {
+  let max = 0;
+  let copied = 0;
+  for (;;) {
+    const index = Atomics.add(state, NEXT, 1);
+    if (index >= job.frames.length) return { max, copied };
+    try {
+      max = Math.max(max, copyFileSlice(job, index, fd, scratch));
+      copied++;
+      if (publishMax) Atomics.store(state, WORKER_MAX, max);
+    } catch (error) {
+      failed(index, error);
+    } finally {
+      Atomics.add(state, DONE, 1);
+      Atomics.notify(state, DONE);
     }
   }
-  if (!(values instanceof Uint16Array)) return 0;
+}
+
+function storedValues(bytes: Uint8Array, bytesPerSample: number, signed: boolean): StoredArray {
+  const { buffer, byteOffset } = bytes;
+  const length = bytes.length / bytesPerSample;
+  if (bytesPerSample === 1) return signed ? new Int8Array(buffer, byteOffset, length) : bytes;
+  if (bytesPerSample === 2)
+    return signed ? new Int16Array(buffer, byteOffset, length) : new Uint16Array(buffer, byteOffset, length);
+  return signed ? new Int32Array(buffer, byteOffset, length) : new Uint32Array(buffer, byteOffset, length);
+}
+
+function largest(values: Uint16Array): number {
   let max = 0;
-  for (let i = 0; i < length; i++) if (values[i]! > max) max = values[i]!;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
   return max;
 }

@@ -8,9 +8,18 @@
  * again here (which reports the error with its file), and all of them are when the worker stops.
  */
 import type { Worker } from 'node:worker_threads';
-import { MedvoxError } from '../core/errors.ts';
-import { copyFileSlice, type FileSliceJob, OutputError, type SliceScratch, sliceScratch } from './file-slices.ts';
-import { DONE, FAILED, NEXT, type SliceCopyRequest, WORKER_MAX } from './slice-worker.ts';
+import {
+  copyFileSlice,
+  copyTakenSlices,
+  DONE,
+  FAILED,
+  type FileSliceJob,
+  NEXT,
+  STATE_SLOTS,
+  sliceScratch,
+  WORKER_MAX,
+} from './file-slices.ts';
+import type { SliceCopyRequest } from './slice-worker.ts';
 import { LazyWorker } from './worker-start.ts';
 
 // Atomics.waitAsync (ES2024; in Node since 16): TypeScript's library for this project's target does not declare it.
@@ -36,7 +45,7 @@ export class SliceCopier {
 
   /** Start the worker (it takes ~25 ms to be ready, on the other CPU); `copy` works without it. */
   start(): void {
-    void this.helper.worker;
+    this.helper.start();
   }
 
   /** Resolves once the worker listens (or stopped; at once when none was started). */
@@ -51,7 +60,7 @@ export class SliceCopier {
    * once no thread writes into `fd` any more.
    */
   async copy(job: FileSliceJob, fd: number, meanwhile?: () => void): Promise<SliceCopyResult> {
-    const worker = this.helper.running ? this.helper.worker : undefined;
+    const worker = this.helper.live;
     if (!worker) return this.copyAlone(job, fd, meanwhile);
     // Referenced while it works: the process must not end while this thread waits for it (a pending
     // Atomics.waitAsync does not keep the event loop alive).
@@ -65,10 +74,7 @@ export class SliceCopier {
 
   private copyAlone(job: FileSliceJob, fd: number, meanwhile?: () => void): SliceCopyResult {
     meanwhile?.();
-    const scratch = sliceScratch(job);
-    let max = 0;
-    for (let index = 0; index < job.frames.length; index++) max = Math.max(max, copyHere(job, index, fd, scratch));
-    return { uint16Max: max, workerSlices: 0 };
+    return { uint16Max: copyEvery(job, fd), workerSlices: 0 };
   }
 
   private async copyShared(
@@ -78,36 +84,24 @@ export class SliceCopier {
     meanwhile?: () => void,
   ): Promise<SliceCopyResult> {
     const count = job.frames.length;
-    const state = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+    const state = new Int32Array(new SharedArrayBuffer(STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT));
     worker.postMessage({ job, fd, state: state.buffer } satisfies SliceCopyRequest);
     const scratch = sliceScratch(job);
-    let max = 0;
-    let mine = 0;
-    let current = -1;
+    let mine: { max: number; copied: number };
     try {
       meanwhile?.();
-      for (;;) {
-        current = Atomics.add(state, NEXT, 1);
-        if (current >= count) break;
-        max = Math.max(max, copyHere(job, current, fd, scratch));
-        mine++;
-        Atomics.add(state, DONE, 1);
-      }
+      mine = copyTakenSlices(job, fd, state, scratch, rethrow);
     } catch (error) {
       // No new slices for the worker; wait for those it took before `fd` may be closed.
-      const claimed = Math.min(Atomics.exchange(state, NEXT, count), count);
-      if (current >= 0 && current < count) Atomics.add(state, DONE, 1);
-      await this.settled(state, claimed);
+      await this.settled(state, Math.min(Atomics.exchange(state, NEXT, count), count));
       throw error;
     }
-    if (!(await this.settled(state, count))) {
-      // The worker stopped with slices unfinished: copy them all here (the same bytes at the same places).
-      for (let index = 0; index < count; index++) max = Math.max(max, copyHere(job, index, fd, scratch));
-      return { uint16Max: max, workerSlices: 0 };
-    }
+    // The worker stopped with slices unfinished: copy them all here (the same bytes at the same places).
+    if (!(await this.settled(state, count))) return { uint16Max: copyEvery(job, fd), workerSlices: 0 };
+    let max = Math.max(mine.max, Atomics.load(state, WORKER_MAX));
     const failed = Atomics.load(state, FAILED);
-    if (failed > 0) max = Math.max(max, copyHere(job, failed - 1, fd, scratch));
-    return { uint16Max: Math.max(max, Atomics.load(state, WORKER_MAX)), workerSlices: count - mine };
+    if (failed > 0) max = Math.max(max, copyFileSlice(job, failed - 1, fd, scratch));
+    return { uint16Max: max, workerSlices: count - mine.copied };
   }
 
   /** Wait until `count` slices are done; false when the worker stopped first. */
@@ -126,17 +120,11 @@ export class SliceCopier {
   }
 }
 
-function copyHere(job: FileSliceJob, index: number, fd: number, scratch: SliceScratch): number {
-  try {
-    return copyFileSlice(job, index, fd, scratch);
-  } catch (error) {
-    // The output's path is the NIfTI stream's to add.
-    if (error instanceof OutputError)
-      throw new MedvoxError('IO_ERROR', `cannot write: ${error.message}`, { cause: error });
-    const path = job.frames[index]!.path;
-    throw new MedvoxError('IO_ERROR', `cannot read the pixel data: ${(error as Error).message}`, {
-      file: path,
-      cause: error,
-    });
-  }
+const rethrow = (_index: number, error: unknown): never => {
+  throw error;
+};
+
+/** Every slice of `job` copied by this thread; the largest value of unsigned 16-bit data. */
+function copyEvery(job: FileSliceJob, fd: number): number {
+  return copyTakenSlices(job, fd, new Int32Array(STATE_SLOTS), sliceScratch(job), rethrow).max;
 }

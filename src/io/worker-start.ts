@@ -29,29 +29,27 @@ export class LazyWorker {
 
   constructor(private readonly name: string) {}
 
-  /** The worker, started now when it was not (undefined once stopped). */
-  get worker(): Worker | undefined {
-    if (!this.current && !this.stopped) {
-      const worker = startWorker(this.name);
-      worker.unref();
-      const stop = (): void => {
-        this.stopped = true;
-      };
-      worker.on('error', stop);
-      worker.on('exit', stop);
-      // The worker's first message says it listens (slice-worker.ts).
-      this.online = new Promise((resolve) => {
-        worker.once('message', () => resolve());
-        worker.once('exit', () => resolve());
-      });
-      this.current = worker;
-    }
-    return this.stopped ? undefined : this.current;
+  /** Start the worker, unless it was started already (or stopped). */
+  start(): void {
+    if (this.current || this.stopped) return;
+    const worker = startWorker(this.name);
+    worker.unref();
+    const stop = (): void => {
+      this.stopped = true;
+    };
+    worker.on('error', stop);
+    worker.on('exit', stop);
+    // The worker's first message says it listens (slice-worker.ts).
+    this.online = new Promise((resolve) => {
+      worker.once('message', () => resolve());
+      worker.once('exit', () => resolve());
+    });
+    this.current = worker;
   }
 
-  /** True when started and not stopped. */
-  get running(): boolean {
-    return this.current !== undefined && !this.stopped;
+  /** The worker when it was started and has not stopped. */
+  get live(): Worker | undefined {
+    return this.stopped ? undefined : this.current;
   }
 
   /** Resolves once the worker listens, or stopped (at once when it was never started). */
