@@ -7,12 +7,13 @@ import { writeDicomParts } from '../core/dicom/writer.ts';
 import { MedvoxError } from '../core/errors.ts';
 import { apply, invert, type Mat4, multiply, rasToLps } from '../core/geometry/affine.ts';
 import { type LabelEntry, type LabelTable, resolveLabels } from '../core/labels/index.ts';
-import { scanLabelmap } from '../core/seg/encode.ts';
+import { type LabelmapScan, scanLabelmap } from '../core/seg/encode.ts';
 import { affineDistance, type ReferenceGrid } from '../core/seg/reference.ts';
 import { buildSegmentation, type WritableSegmentationType } from '../core/seg/write.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readLabelTableFile } from '../io/label-table-file.ts';
 import { type LabelmapImage, readLabelmapFile } from '../io/mask-file.ts';
+import { scanMaskFile } from '../io/mask-scan.ts';
 import { loadReferenceGrid } from '../io/reference-series.ts';
 import { MEDVOX_VERSION } from '../version.ts';
 
@@ -52,9 +53,15 @@ export const DEFAULT_GRID_TOLERANCE_MM = 0.01;
 export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegResult> {
   const report = options.onProgress ?? (() => {});
   report({ phase: 'read', done: 0, total: 3 });
-  // The mask first: it inflates on the libuv pool while the reference headers are read here.
+  const type = options.type ?? 'BINARY';
+  // A BINARY SEG needs only the mask's runs: scanned from the file a block at a time, never holding the labelmap
+  // (mask-scan.ts; on a worker thread beside the header reads it was slower: the worker's start-up and the two
+  // threads' competition for two CPUs cost more than it saved). A LABELMAP SEG needs the labels: the mask is read
+  // first, so that it inflates on the libuv pool while the headers are read. A mask the block reader leaves to the
+  // whole-file one (another datatype, another voxel order, ...) is read after the headers.
+  const scanned = type === 'BINARY' ? scanMaskFile(options.mask) : undefined;
   const [mask, reference, table] = await Promise.all([
-    readLabelmapFile(options.mask),
+    scanned ? undefined : readLabelmapFile(options.mask),
     loadReferenceGrid(options.image),
     options.labelTable
       ? Promise.resolve(options.labelTable)
@@ -65,10 +72,16 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
   report({ phase: 'read', done: 3, total: 3 });
   const warnings = [...reference.warnings];
   const grid = reference.grid;
-  const labelmap = onGrid(mask, grid, options.tolerance ?? DEFAULT_GRID_TOLERANCE_MM, options.mask, warnings);
-  const type = options.type ?? 'BINARY';
-  // One pass over the mask for its labels and their slices (the writer packs the frames in a second one).
-  const encoded = scanLabelmap(labelmap, grid.dims);
+  const tolerance = options.tolerance ?? DEFAULT_GRID_TOLERANCE_MM;
+  let labelmap: Uint8Array | Uint16Array | undefined;
+  let encoded: LabelmapScan;
+  if (scanned && sitsOnGrid(scanned.dims, scanned.affineRAS, grid, tolerance)) {
+    encoded = scanned.scan;
+  } else {
+    // Reordered onto the grid first when stored in another voxel order; one pass for its labels and their slices.
+    labelmap = onGrid(mask ?? (await readLabelmapFile(options.mask)), grid, tolerance, options.mask, warnings);
+    encoded = scanLabelmap(labelmap, grid.dims);
+  }
   if (encoded.labelValues.length === 0) {
     throw new MedvoxError('EMPTY_MASK', 'the mask has no labelled voxel (every value is 0)', {
       file: options.mask,
@@ -121,7 +134,7 @@ export function onGrid(
   const maskLPS = rasToLps(mask.affineRAS);
   const [gx, gy, gz] = grid.dims;
   const sameDims = mask.dims[0] === gx && mask.dims[1] === gy && mask.dims[2] === gz;
-  if (sameDims && affineDistance(grid, maskLPS) <= tolerance) return mask.labels;
+  if (sitsOnGrid(mask.dims, mask.affineRAS, grid, tolerance)) return mask.labels;
   // mask voxel -> grid voxel
   const toGrid: Mat4 = multiply(invert(grid.affineLPS), maskLPS);
   const permutation = signedPermutation(toGrid, mask.dims, grid.dims, tolerance, grid);
@@ -141,6 +154,12 @@ export function onGrid(
     file: source,
     hint: `mask LPS ${describe(maskLPS)}; image LPS ${describe(grid.affineLPS)}. Resample the mask onto the image grid first`,
   });
+}
+
+/** Whether a mask of `dims` with `affineRAS` has the grid's voxels as stored: same dims, centres within `tolerance`. */
+function sitsOnGrid(dims: readonly number[], affineRAS: Mat4, grid: ReferenceGrid, tolerance: number): boolean {
+  const [gx, gy, gz] = grid.dims;
+  return dims[0] === gx && dims[1] === gy && dims[2] === gz && affineDistance(grid, rasToLps(affineRAS)) <= tolerance;
 }
 
 interface Permutation {

@@ -206,6 +206,14 @@ test('bad inputs to seg create: typed errors with exit codes, nothing written', 
     }
   });
   const empty = await variantMask('empty.nii.gz', (values) => values.fill(0));
+  // The mask's gzip damaged: its CRC (the trailer's first 4 bytes) changed, or the stream cut in the middle.
+  const maskBytes = readFileSync(corpus(MASK));
+  const badCrc = join(out, 'bad-crc.nii.gz');
+  const crcChanged = Buffer.from(maskBytes);
+  crcChanged[crcChanged.length - 8]! ^= 0xff;
+  writeFileSync(badCrc, crcChanged);
+  const cut = join(out, 'cut.nii.gz');
+  writeFileSync(cut, maskBytes.subarray(0, maskBytes.length >> 1));
   const invalid = join(out, 'invalid.json');
   writeFileSync(invalid, '{"segments": [{"labelValue": 1, "color": [0, 0, 999]}]}');
   const cases: Array<[string, string[], string, number, RegExp]> = [
@@ -232,6 +240,8 @@ test('bad inputs to seg create: typed errors with exit codes, nothing written', 
       /\$\.segments\[0\]\.color\[2\]/,
     ],
     ['empty mask', ['--mask', empty], 'EMPTY_MASK', 5, /no labelled voxel/],
+    ['mask with a damaged gzip checksum', ['--mask', badCrc], 'NIFTI_BAD_COMPRESSION', 3, /bad-crc\.nii\.gz.*damaged/],
+    ['mask cut short', ['--mask', cut], 'NIFTI_TRUNCATED', 3, /cut\.nii\.gz.*ends early/],
     ['wrong type', ['--mask', corpus(MASK), '--type', 'fractional'], 'USAGE', 2, /binary or labelmap/],
   ];
   for (const [name, args, code, exit, message] of cases) {

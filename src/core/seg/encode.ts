@@ -43,25 +43,58 @@ function wordsOf(labelmap: Labels, columns: number): Uint32Array | undefined {
  */
 export function scanLabelmap(labelmap: Labels, dims: readonly number[]): LabelmapScan {
   const [columns, rows, nz] = dims as [number, number, number];
-  const maxRuns = Math.max(1 << 16, Math.floor(labelmap.byteLength / 12));
-  const found = columns <= 0xffff ? collectRuns(labelmap, columns, maxRuns) : undefined;
-  if (!found) return labelSlices(labelmap, dims);
-  return groupRuns(found.runs, found.count, rows, nz);
+  if (columns <= 0xffff) {
+    const collector = new RunCollector(columns, labelmap.byteLength);
+    if (collector.add(labelmap, 0)) return collector.scan(rows, nz);
+  }
+  return labelSlices(labelmap, dims);
 }
 
 /**
- * Every run of the labelmap in voxel order, three words each: global row (k * rows + j), first column | end
- * column << 16, label. One tight loop with a single way out per run, so that the JIT compiles it early (the CLI
- * calls it once, cold). Undefined past `maxRuns`.
+ * The runs of a labelmap given a block of whole rows at a time (in voxel order), for readers that never hold the
+ * whole labelmap (io/mask-scan.ts); `scanLabelmap` gives it the labelmap in one block. `add` says false once the
+ * runs would take more than half of `labelmapBytes` (or 64 Ki runs, whichever is more): the caller then needs
+ * the labelmap itself.
  */
-function collectRuns(
-  labelmap: Labels,
-  columns: number,
-  maxRuns: number,
-): { runs: Uint32Array; count: number } | undefined {
+export class RunCollector {
+  /** Three words a run in voxel order: global row (k * rows + j), first column | end column << 16, label. */
+  private sink: RunSink;
+
+  constructor(
+    private readonly columns: number,
+    labelmapBytes: number,
+  ) {
+    if (columns > 0xffff) throw new MedvoxError('INTERNAL', `RunCollector: ${columns} columns do not fit 16 bits`);
+    this.sink = { runs: new Uint32Array(3 * 65536), n: 0, maxRuns: Math.max(1 << 16, Math.floor(labelmapBytes / 12)) };
+  }
+
+  /** The runs of `block` (whole rows, the first of them global row `firstRow`); false past the run limit. */
+  add(block: Labels, firstRow: number): boolean {
+    return collectRuns(block, this.columns, firstRow, this.sink);
+  }
+
+  /** Labels, their slices and their runs so far, for a labelmap of `rows` x `nz` rows. */
+  scan(rows: number, nz: number): LabelmapScan {
+    return groupRuns(this.sink.runs, this.sink.n / 3, rows, nz);
+  }
+}
+
+interface RunSink {
+  runs: Uint32Array;
+  /** Words used (3 a run). */
+  n: number;
+  maxRuns: number;
+}
+
+/**
+ * Every run of `labelmap` (whole rows, the first global row `firstRow`) appended to `sink`. One tight loop with a
+ * single way out per run, so that the JIT compiles it early (the CLI calls it a few times, cold). False past the
+ * sink's `maxRuns`.
+ */
+function collectRuns(labelmap: Labels, columns: number, firstRow: number, sink: RunSink): boolean {
   const words = wordsOf(labelmap, columns);
-  let runs: Uint32Array = new Uint32Array(3 * 65536);
-  let n = 0;
+  let runs = sink.runs;
+  let n = sink.n;
   if (words) {
     // Whole rows are whole words: skip background words; a non-zero word starts a row's runs, followed until the
     // row ends or a background word begins.
@@ -82,10 +115,11 @@ function collectRuns(
         }
         const end = runEnd(labelmap as Uint8Array, words, rowStart + c + 1, rowStart + columns, label) - rowStart;
         if (n === runs.length) {
-          if (n / 3 >= maxRuns) return undefined;
+          if (n / 3 >= sink.maxRuns) return false;
           runs = doubled(runs);
+          sink.runs = runs;
         }
-        runs[n] = row;
+        runs[n] = firstRow + row;
         runs[n + 1] = c | (end << 16);
         runs[n + 2] = label;
         n += 3;
@@ -94,7 +128,8 @@ function collectRuns(
       }
       w = (rowStart + c) >>> 2; // c is a multiple of 4 here (a background word, or the row's end)
     }
-    return { runs, count: n / 3 };
+    sink.n = n;
+    return true;
   }
   const rowCount = labelmap.length / columns;
   for (let row = 0; row < rowCount; row++) {
@@ -109,17 +144,19 @@ function collectRuns(
       let end = c + 1;
       while (end < columns && labelmap[rowStart + end] === label) end++;
       if (n === runs.length) {
-        if (n / 3 >= maxRuns) return undefined;
+        if (n / 3 >= sink.maxRuns) return false;
         runs = doubled(runs);
+        sink.runs = runs;
       }
-      runs[n] = row;
+      runs[n] = firstRow + row;
       runs[n + 1] = c | (end << 16);
       runs[n + 2] = label;
       n += 3;
       c = end;
     }
   }
-  return { runs, count: n / 3 };
+  sink.n = n;
+  return true;
 }
 
 /** The end of the run of `label` that continues at `from` (at most `rowEnd`), four voxels at a time where aligned. */

@@ -21,8 +21,11 @@ export type WritableSegmentationType = 'BINARY' | 'LABELMAP';
 
 export interface SegmentationInput {
   grid: ReferenceGrid;
-  /** Label values on the grid, voxel order of the grid (i fastest, j = rows-1-r, k). */
-  labelmap: Uint8Array | Uint16Array;
+  /**
+   * Label values on the grid, voxel order of the grid (i fastest, j = rows-1-r, k). Not needed for a BINARY SEG
+   * whose `encoded` scan has the runs (io/mask-scan.ts scans a mask file without holding it).
+   */
+  labelmap?: Uint8Array | Uint16Array;
   /** Entries of the label values present (sorted by label value); values without an entry are an error. */
   segments: readonly LabelEntry[];
   type?: WritableSegmentationType;
@@ -107,16 +110,23 @@ function codeString(text: string): string {
 }
 
 export function buildSegmentation(input: SegmentationInput): SegmentationOutput {
-  const { grid, labelmap } = input;
+  const { grid } = input;
   const type = input.type ?? 'BINARY';
   const [columns, rows, nz] = grid.dims;
   const sliceSize = rows * columns;
-  if (labelmap.length !== sliceSize * nz) {
-    throw new MedvoxError('GRID_MISMATCH', `labelmap has ${labelmap.length} voxels, the grid ${columns}x${rows}x${nz}`);
+  const labelmap = (): Uint8Array | Uint16Array => {
+    if (!input.labelmap) throw new MedvoxError('INTERNAL', `a ${type} SEG without runs needs the labelmap`);
+    return input.labelmap;
+  };
+  if (input.labelmap && input.labelmap.length !== sliceSize * nz) {
+    throw new MedvoxError(
+      'GRID_MISMATCH',
+      `labelmap has ${input.labelmap.length} voxels, the grid ${columns}x${rows}x${nz}`,
+    );
   }
   const warnings: string[] = [];
   const segments = [...input.segments].sort((a, b) => a.labelValue - b.labelValue);
-  const encoded = input.encoded ?? scanLabelmap(labelmap, grid.dims);
+  const encoded = input.encoded ?? scanLabelmap(labelmap(), grid.dims);
   const described = new Set(segments.map((entry) => entry.labelValue));
   const unknown = encoded.labelValues.filter((value) => !described.has(value));
   if (unknown.length > 0)
@@ -333,7 +343,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
         }
         list[k] = f;
       });
-      const pixels = packBinaryFrames(labelmap, grid.dims, frames.length, (label, k) => frameIndex.get(label)![k]!);
+      const pixels = packBinaryFrames(labelmap(), grid.dims, frames.length, (label, k) => frameIndex.get(label)![k]!);
       ds.setBytes('PixelData', pixels, 'OB');
     }
   } else {
@@ -344,7 +354,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
       .setNumbers('HighBit', bits - 1);
     // Supplement 243: the background is the Pixel Padding Value.
     ds.setNumbers('PixelPaddingValue', 0, 'US');
-    ds.setBytes('PixelData', labelmapFrames(labelmap, frames, grid, bits), bits === 16 ? 'OW' : 'OB');
+    ds.setBytes('PixelData', labelmapFrames(labelmap(), frames, grid, bits), bits === 16 ? 'OW' : 'OB');
   }
   const meta = new Dataset();
   return {
