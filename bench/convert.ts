@@ -58,17 +58,19 @@ try {
       const outA = join(root, `medvox-${run}`);
       const outB = join(root, `dcm2niix-${run}`);
       mkdirSync(outB, { recursive: true });
-      const a = timed(process.execPath, [
-        cli,
-        'convert',
-        '--dicom2nifti',
-        '--input',
-        input,
-        '--output',
-        outA,
-        ...ourFlags,
-      ]);
-      const b = timed('dcm2niix', [...theirFlags, '-o', outB, input]);
+      const runOurs = () =>
+        timed(process.execPath, [cli, 'convert', '--dicom2nifti', '--input', input, '--output', outA, ...ourFlags]);
+      const runTheirs = () => timed('dcm2niix', [...theirFlags, '-o', outB, input]);
+      // Alternate which goes first, so that neither always meets the other's page-cache writeback.
+      let a: { ms: number; maxRssKiB: number };
+      let b: { ms: number; maxRssKiB: number };
+      if (run % 2 === 0) {
+        a = runOurs();
+        b = runTheirs();
+      } else {
+        b = runTheirs();
+        a = runOurs();
+      }
       if (run >= 0) {
         ours.push(a.ms);
         theirs.push(b.ms);
