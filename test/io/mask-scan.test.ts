@@ -1,9 +1,9 @@
 /**
  * A labelmap scanned block by block from its file (mask-scan.ts) gives exactly what scanning the whole labelmap
- * gives (encode.ts scanLabelmap): .nii and .nii.gz, several 4 MiB blocks, uint8 / uint16 / int16, NIfTI-1 and -2,
+ * gives (encode.ts scanLabelmap): .nii and .nii.gz, several 2 MiB blocks, uint8 / uint16 / int16, NIfTI-1 and -2,
  * extensions before the voxels, gzip in several members split anywhere. Masks it must leave to the whole-file
  * reader give undefined: other datatypes, scaling, 4D, negative labels, big endian, too many runs, a damaged
- * checksum, a cut stream.
+ * checksum, a cut stream. Bytes pushed in pieces of any size give the same scan.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DataType, emptyHeader, type NiftiHeader, writeNifti } from '../../src/core/nifti/index.ts';
 import { scanLabelmap } from '../../src/core/seg/encode.ts';
-import { gzipBlocksAvailable, scanMaskFile } from '../../src/io/mask-scan.ts';
+import { MaskScanner, type ScannedMask, scanMaskFile } from '../../src/io/mask-scan.ts';
+import { gzipBlocksAvailable } from '../../src/io/nifti-bytes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'medvox-mask-scan-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,8 +49,11 @@ function write(name: string, bytes: Uint8Array): string {
 
 /** The scan of the file must be the scan of the labelmap, runs included. */
 function assertSameScan(path: string, labels: Uint8Array | Uint16Array, dims: number[]): void {
-  const scanned = scanMaskFile(path);
-  assert.ok(scanned, `${path}: scanned block by block`);
+  assertSame(scanMaskFile(path), labels, dims, path);
+}
+
+function assertSame(scanned: ScannedMask | undefined, labels: Uint8Array | Uint16Array, dims: number[], what: string) {
+  assert.ok(scanned, `${what}: scanned chunk by chunk`);
   assert.deepEqual(scanned.dims, dims);
   const expected = scanLabelmap(labels, dims);
   assert.ok(expected.runs);
@@ -62,7 +66,7 @@ test('this Node has the zlib handle the block reader drives', () => {
   assert.equal(gzipBlocksAvailable(), true);
 });
 
-test('uint8 .nii and .nii.gz over several 4 MiB blocks, gzip members split anywhere: the whole labelmap scan', () => {
+test('uint8 .nii and .nii.gz over several blocks, gzip members split anywhere: the whole labelmap scan', () => {
   const dims = [256, 200, 120]; // 6.1 MB: two blocks, the second partial
   const data = labelmap(new Uint8Array(256 * 200 * 120), dims, 200);
   const nii = writeNifti({ header: header(dims, DataType.UINT8), data });
@@ -101,6 +105,27 @@ test('uint16 (labels past 255), non-negative int16, NIfTI-2 and extensions befor
   const withExtension = writeNifti({ header: extended, data: bytes });
   assert.ok(new DataView(withExtension.buffer).getFloat32(108, true) > 352, 'vox_offset after the extension');
   assertSameScan(write('extension.nii.gz', gzipSync(withExtension)), bytes, dims);
+});
+
+test('bytes pushed in pieces of any size (header, extension and rows cut anywhere): the same scan', () => {
+  const dims = [36, 22, 9];
+  const count = 36 * 22 * 9;
+  for (const [name, data, datatype] of [
+    ['uint8', labelmap(new Uint8Array(count), dims, 77), DataType.UINT8],
+    ['uint16', labelmap(new Uint16Array(count), dims, 4000), DataType.UINT16],
+  ] as const) {
+    const extended = { ...header(dims, datatype), extensions: [{ code: 6, data: new Uint8Array(40).fill(1) }] };
+    const nii = writeNifti({ header: extended, data });
+    for (const size of [1, 3, 7, 100, 349, 1000]) {
+      const scanner = new MaskScanner();
+      for (let at = 0; at < nii.length; at += size) assert.ok(scanner.push(nii.subarray(at, at + size)), name);
+      assertSame(scanner.finish(), data, dims, `${name} in pieces of ${size}`);
+    }
+    // Cut short: no result.
+    const scanner = new MaskScanner();
+    scanner.push(nii.subarray(0, nii.length - 1));
+    assert.equal(scanner.finish(), undefined);
+  }
 });
 
 test('masks left to the whole-file reader: undefined', () => {

@@ -69,7 +69,9 @@ function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = fals
     });
   }
   const sink = new ByteSink(keepDeferred);
-  sink.shared = sharedItems(file.dataset);
+  const shared = sharedParts(file.dataset);
+  sink.shared = shared.items;
+  sink.sharedElements = shared.elements;
   if (options.preamble !== false) {
     sink.bytes(new Uint8Array(128));
     sink.ascii('DICM');
@@ -104,27 +106,35 @@ function writeMeta(sink: ByteSink, file: DicomFile, transferSyntaxUID: string): 
 }
 
 /**
- * Items (Dataset objects) that occur more than once below `dataset`: each is encoded once and its bytes repeated.
- * A SEG's thousands of per-frame items share their source image, position and code items.
+ * Items (Dataset objects) and sequence elements (DataElement objects) that occur more than once below `dataset`:
+ * each is encoded once and its bytes repeated. A SEG's thousands of per-frame items share their slice's source
+ * image and position sequences, their segment's identification sequence and the code items.
  */
-function sharedItems(dataset: Dataset): Set<Dataset> {
-  const seen = new Set<Dataset>();
-  const shared = new Set<Dataset>();
+function sharedParts(dataset: Dataset): { items: Set<Dataset>; elements: Set<DataElement> } {
+  const seenItems = new Set<Dataset>();
+  const items = new Set<Dataset>();
+  const seenElements = new Set<DataElement>();
+  const elements = new Set<DataElement>();
   const visit = (current: Dataset): void => {
     for (const element of current.elements.values()) {
       if (!element.items) continue;
+      if (seenElements.has(element)) {
+        elements.add(element);
+        continue;
+      }
+      seenElements.add(element);
       for (const item of element.items) {
-        if (seen.has(item)) {
-          shared.add(item);
+        if (seenItems.has(item)) {
+          items.add(item);
           continue;
         }
-        seen.add(item);
+        seenItems.add(item);
         visit(item);
       }
     }
   };
   visit(dataset);
-  return shared;
+  return { items, elements };
 }
 
 /** An item with its delimiters (PS3.5 7.5, undefined length); a shared item's bytes come from the cache. */
@@ -165,9 +175,7 @@ function writeDataset(sink: ByteSink, dataset: Dataset, implicit = false): void 
 /** PS3.5 7.1.3: tag, 4-byte length, value; sequences and items with undefined length. */
 function writeImplicitElement(sink: ByteSink, element: DataElement): void {
   if (element.vr === 'SQ' || element.items) {
-    sequenceStart(sink, element.tag, true);
-    for (const item of element.items ?? []) writeItem(sink, item, true);
-    sequenceEnd(sink);
+    writeSequence(sink, element, true);
     return;
   }
   writeTag(sink, element.tag);
@@ -184,6 +192,24 @@ export function needsImplicitVR(dataset: Dataset): boolean {
     if (element.bytes && !LONG_LENGTH_VRS.has(element.vr) && element.bytes.length > MAX_SHORT_LENGTH) return true;
   }
   return false;
+}
+
+/** A sequence element, undefined length; a shared element's bytes come from the cache (one file: one VR mode). */
+function writeSequence(sink: ByteSink, element: DataElement, implicit: boolean): void {
+  const cached = sink.encodedElements.get(element);
+  if (cached) {
+    sink.bytes(cached);
+    return;
+  }
+  const target = sink.sharedElements.has(element) ? sink.child() : sink;
+  sequenceStart(target, element.tag, implicit);
+  for (const item of element.items ?? []) writeItem(target, item, implicit);
+  sequenceEnd(target);
+  if (target !== sink) {
+    const bytes = target.result();
+    sink.encodedElements.set(element, bytes);
+    sink.bytes(bytes);
+  }
 }
 
 /** A sequence's header, undefined length (PS3.5 7.5.2): its items follow, then sequenceEnd. */
@@ -209,9 +235,7 @@ function writeTag(sink: ByteSink, tag: number): void {
 function writeElement(sink: ByteSink, element: DataElement): void {
   const { tag } = element;
   if (element.vr === 'SQ' || element.items) {
-    sequenceStart(sink, tag, false);
-    for (const item of element.items ?? []) writeItem(sink, item, false);
-    sequenceEnd(sink);
+    writeSequence(sink, element, false);
     return;
   }
   if (element.fragments) {

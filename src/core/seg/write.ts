@@ -6,7 +6,7 @@
  * Series Sequence lists every slice of the reference, so a reader given the source series restores the full extent.
  */
 import { tagOf } from '../dicom/dictionary.ts';
-import { Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
+import { type DataElement, Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
 import { generateUid } from '../dicom/uid.ts';
 import { MedvoxError } from '../errors.ts';
 import type { LabelEntry, LabelTableSeries } from '../labels/label-table.ts';
@@ -275,9 +275,12 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
     { CodeValue: '121322', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Source image for image processing operation' },
     CHARSET,
   );
-  // The source image and the position of slice k are the same for every segment's frame on it: built once.
-  const perSlice: Array<{ derivation: Dataset; position: Dataset } | undefined> = new Array(nz);
-  const sliceItems = (k: number): { derivation: Dataset; position: Dataset } => {
+  // The source image and the position of slice k are the same for every segment's frame on it, and the Segment
+  // Identification of a segment is the same for all its frames: each sequence element is built once and shared by
+  // those frames' items (the writer encodes a shared element once and repeats its bytes).
+  const sequence = (keyword: string, item: Dataset): DataElement => ({ tag: tagOf(keyword), vr: 'SQ', items: [item] });
+  const perSlice: Array<{ derivation: DataElement; position: DataElement } | undefined> = new Array(nz);
+  const sliceSequences = (k: number): { derivation: DataElement; position: DataElement } => {
     const cached = perSlice[k];
     if (cached) return cached;
     const sop = sourceSop[k]!;
@@ -292,32 +295,35 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
     derivation.setItems('SourceImageSequence', [sourceImage]);
     const position = new Dataset(CHARSET);
     position.setNumbers('ImagePositionPatient', grid.slices[k]!.position, 'DS');
-    const made = { derivation, position };
+    const made = {
+      derivation: sequence('DerivationImageSequence', derivation),
+      position: sequence('PlanePositionSequence', position),
+    };
     perSlice[k] = made;
     return made;
   };
-  // The Segment Identification of a segment is one item for all its frames (the writer encodes it once).
-  const identifications: Dataset[] = [];
-  const segmentIdentification = (segment: number): Dataset => {
-    let item = identifications[segment];
-    if (!item) {
-      item = new Dataset(CHARSET);
+  const identifications: DataElement[] = [];
+  const segmentIdentification = (segment: number): DataElement => {
+    let element = identifications[segment];
+    if (!element) {
+      const item = new Dataset(CHARSET);
       item.setNumbers('ReferencedSegmentNumber', segment + 1);
-      identifications[segment] = item;
+      element = sequence('SegmentIdentificationSequence', item);
+      identifications[segment] = element;
     }
-    return item;
+    return element;
   };
   ds.setItems(
     'PerFrameFunctionalGroupsSequence',
     frames.map(({ segment, k }) => {
       const item = new Dataset(CHARSET);
-      const { derivation, position } = sliceItems(k);
-      item.setItems('DerivationImageSequence', [derivation]);
+      const { derivation, position } = sliceSequences(k);
+      item.set(derivation);
       const content = new Dataset(CHARSET);
       content.setNumbers('DimensionIndexValues', type === 'BINARY' ? [segment + 1, k + 1] : [k + 1], 'UL');
       item.setItems('FrameContentSequence', [content]);
-      item.setItems('PlanePositionSequence', [position]);
-      if (type === 'BINARY') item.setItems('SegmentIdentificationSequence', [segmentIdentification(segment)]);
+      item.set(position);
+      if (type === 'BINARY') item.set(segmentIdentification(segment));
       return item;
     }),
   );

@@ -1,11 +1,17 @@
 /**
- * The writer's shortcuts give the bytes of the plain path: an item object used in several places (encoded once,
- * then repeated) writes as distinct copies of it would, in explicit and implicit VR; a deferred value kept as a part
+ * The writer's shortcuts give the bytes of the plain path: an item or sequence element object used in several
+ * places (encoded once, then repeated) writes as distinct copies of it would, in explicit and implicit VR; a deferred value kept as a part
  * by writeDicomParts produces the bytes writeDicom reads in.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Dataset, type DeferredValue, type DicomFile, TransferSyntax } from '../../../src/core/dicom/model.ts';
+import {
+  type DataElement,
+  Dataset,
+  type DeferredValue,
+  type DicomFile,
+  TransferSyntax,
+} from '../../../src/core/dicom/model.ts';
 import { writeDicom, writeDicomParts } from '../../../src/core/dicom/writer.ts';
 
 function code(value: string, large = false): Dataset {
@@ -33,12 +39,21 @@ function code(value: string, large = false): Dataset {
   return item;
 }
 
-/** Per-frame items that share (or, with `copies`, duplicate) their code and position items. */
+/**
+ * Per-frame items that share (or, with `copies`, duplicate) their code and position items, and their segment's
+ * identification sequence element (the element object itself, as the SEG writer shares it).
+ */
 function multiFrame(copies: boolean): DicomFile {
   const ds = new Dataset();
   ds.setStrings('SOPClassUID', '1.2.840.10008.5.1.4.1.1.66.4').setStrings('SOPInstanceUID', '1.2.3.4');
   const shared = code('113076', true);
   const positions = [0, 1, 2].map((k) => new Dataset().setNumbers('ImagePositionPatient', [0, 0, k], 'DS'));
+  const identification = (segment: number): DataElement => ({
+    tag: 0x0062000a,
+    vr: 'SQ',
+    items: [new Dataset().setNumbers('ReferencedSegmentNumber', segment), code(`S${segment}`, segment === 1)],
+  });
+  const identifications = [1, 2].map(identification);
   const frames: Dataset[] = [];
   for (let f = 0; f < 9; f++) {
     const k = f % 3;
@@ -48,6 +63,7 @@ function multiFrame(copies: boolean): DicomFile {
     const item = new Dataset();
     item.setItems('DerivationImageSequence', [derivation]);
     item.setItems('PlanePositionSequence', [position]);
+    item.set(copies ? identification(1 + (f % 2)) : identifications[f % 2]!);
     frames.push(item);
   }
   ds.setItems('PerFrameFunctionalGroupsSequence', frames);
@@ -60,7 +76,7 @@ function multiFrame(copies: boolean): DicomFile {
   };
 }
 
-test('an item object used in several places is written as distinct copies of it are (explicit and implicit VR)', () => {
+test('an item or sequence element object used in several places is written as distinct copies are (explicit and implicit VR)', () => {
   for (const transferSyntaxUID of [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian]) {
     assert.deepEqual(
       writeDicom(multiFrame(false), { transferSyntaxUID }),
