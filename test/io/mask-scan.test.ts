@@ -3,18 +3,19 @@
  * gives (encode.ts scanLabelmap): .nii and .nii.gz, several 2 MiB blocks, uint8 / uint16 / int16, NIfTI-1 and -2,
  * extensions before the voxels, gzip in several members split anywhere. Masks it must leave to the whole-file
  * reader give undefined: other datatypes, scaling, 4D, negative labels, big endian, too many runs, a damaged
- * checksum, a cut stream. Bytes pushed in pieces of any size give the same scan.
+ * checksum, a cut stream. Bytes pushed in pieces of any size give the same scan. The gzip CRC computed over zero
+ * runs arithmetically equals zlib's.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import { DataType, emptyHeader, type NiftiHeader, writeNifti } from '../../src/core/nifti/index.ts';
 import { scanLabelmap } from '../../src/core/seg/encode.ts';
 import { MaskScanner, type ScannedMask, scanMaskFile } from '../../src/io/mask-scan.ts';
-import { gzipBlocksAvailable } from '../../src/io/nifti-bytes.ts';
+import { crc32Of, crc32Zeros, gzipBlocksAvailable } from '../../src/io/nifti-bytes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'medvox-mask-scan-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,3 +170,14 @@ function noise(dims: number[]): Uint8Array {
   for (let i = 0; i < count; i++) data[i] = 1 + (i % 2);
   return writeNifti({ header: header(dims, DataType.UINT8), data });
 }
+
+test('the CRC-32 extended over runs of zeros without reading them equals zlib crc32', () => {
+  for (const count of [0, 1, 7, 4095, 4096, 4097, 100_000, 1 << 20])
+    for (const start of [0, 0x12345678, 0xffffffff])
+      assert.equal(crc32Zeros(start, count), crc32(new Uint8Array(count), start));
+  // Zero groups and other bytes mixed, the data split anywhere.
+  const bytes = new Uint8Array(3_000_001);
+  for (let i = 0; i < bytes.length; i++) if ((i >> 13) % 3 === 0 && i % 7 === 0) bytes[i] = i & 255;
+  for (const cut of [0, 1, 4096, 5000, 1_000_000, bytes.length])
+    assert.equal(crc32Of(crc32Of(0, bytes.subarray(0, cut)), bytes.subarray(cut)), crc32(bytes));
+});
