@@ -1,10 +1,9 @@
 /**
  * The writer's output: small fields go byte by byte into a 64 KiB scratch (no DataView or array per field: a SEG's
  * thousands of per-frame items made that allocation the writer's main cost), large values are kept as they are,
- * deferred values as parts produced when written. Items and sequence elements used in several places are encoded
- * once (writer.ts).
+ * deferred values as parts produced when written. Items used in several places are encoded once (writer.ts).
  */
-import type { DataElement, Dataset, DeferredValue } from './model.ts';
+import type { Dataset, DeferredValue } from './model.ts';
 
 const SCRATCH_SIZE = 1 << 16;
 
@@ -17,9 +16,6 @@ export class ByteSink {
   /** Items that occur more than once in the dataset being written, and the bytes of those already encoded. */
   shared: ReadonlySet<Dataset> = new Set();
   readonly encodedItems = new Map<Dataset, Uint8Array>();
-  /** Sequence elements (the objects) that occur in more than one dataset, and the bytes of those encoded. */
-  sharedElements: ReadonlySet<DataElement> = new Set();
-  readonly encodedElements = new Map<DataElement, Uint8Array>();
   private childSink: ByteSink | undefined;
   /** Keep deferred values as they are (parts()) instead of reading them in. */
   constructor(
@@ -29,20 +25,22 @@ export class ByteSink {
     this.scratch = new Uint8Array(scratchSize);
   }
 
+  /** Empty again (its scratch kept). */
+  reset(): void {
+    this.chunks.length = 0;
+    this.used = 0;
+    this.length = 0;
+  }
+
   /** An empty sink for one shared item (reused: one per nesting level), sharing this sink's item cache. */
   child(): ByteSink {
     if (!this.childSink) {
       this.childSink = new ByteSink(false, 4096);
       this.childSink.shared = this.shared;
-      this.childSink.sharedElements = this.sharedElements;
       (this.childSink as { encodedItems: Map<Dataset, Uint8Array> }).encodedItems = this.encodedItems;
-      (this.childSink as { encodedElements: Map<DataElement, Uint8Array> }).encodedElements = this.encodedElements;
     }
-    const child = this.childSink;
-    child.chunks.length = 0;
-    child.used = 0;
-    child.length = 0;
-    return child;
+    this.childSink.reset();
+    return this.childSink;
   }
 
   private flushScratch(): void {

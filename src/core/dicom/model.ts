@@ -90,7 +90,10 @@ export interface DataElement {
   /** (group << 16 | element) >>> 0 */
   readonly tag: number;
   vr: VR;
-  /** Value bytes in little-endian order, padding included. Absent for SQ and for encapsulated Pixel Data. */
+  /**
+   * Value bytes in little-endian order, padding included. Absent for encapsulated Pixel Data, and for SQ except a
+   * sequence whose items were encoded ahead (writer.ts encodedSequence; then `items` is absent).
+   */
   bytes?: Uint8Array;
   /** Items of a sequence (VR SQ). */
   items?: Dataset[];

@@ -9,7 +9,7 @@ import { MedvoxError } from '../errors.ts';
 import { ByteSink } from './byte-sink.ts';
 import {
   type DataElement,
-  type Dataset,
+  Dataset,
   type DeferredValue,
   type DicomFile,
   elementBytes,
@@ -18,6 +18,7 @@ import {
   LONG_LENGTH_VRS,
   TransferSyntax,
 } from './model.ts';
+import { readDicom } from './reader.ts';
 import { MEDVOX_IMPLEMENTATION_CLASS_UID, MEDVOX_IMPLEMENTATION_VERSION } from './uid.ts';
 import { encodeStrings } from './values.ts';
 
@@ -69,9 +70,7 @@ function encodeDicom(file: DicomFile, options: WriteOptions, keepDeferred = fals
     });
   }
   const sink = new ByteSink(keepDeferred);
-  const shared = sharedParts(file.dataset);
-  sink.shared = shared.items;
-  sink.sharedElements = shared.elements;
+  sink.shared = sharedItems(file.dataset);
   if (options.preamble !== false) {
     sink.bytes(new Uint8Array(128));
     sink.ascii('DICM');
@@ -106,35 +105,27 @@ function writeMeta(sink: ByteSink, file: DicomFile, transferSyntaxUID: string): 
 }
 
 /**
- * Items (Dataset objects) and sequence elements (DataElement objects) that occur more than once below `dataset`:
- * each is encoded once and its bytes repeated. A SEG's thousands of per-frame items share their slice's source
- * image and position sequences, their segment's identification sequence and the code items.
+ * Items (Dataset objects) that occur more than once below `dataset`: each is encoded once and its bytes repeated.
+ * A SEG's per-slice source image items share their code items.
  */
-function sharedParts(dataset: Dataset): { items: Set<Dataset>; elements: Set<DataElement> } {
-  const seenItems = new Set<Dataset>();
-  const items = new Set<Dataset>();
-  const seenElements = new Set<DataElement>();
-  const elements = new Set<DataElement>();
+function sharedItems(dataset: Dataset): Set<Dataset> {
+  const seen = new Set<Dataset>();
+  const shared = new Set<Dataset>();
   const visit = (current: Dataset): void => {
     for (const element of current.elements.values()) {
       if (!element.items) continue;
-      if (seenElements.has(element)) {
-        elements.add(element);
-        continue;
-      }
-      seenElements.add(element);
       for (const item of element.items) {
-        if (seenItems.has(item)) {
-          items.add(item);
+        if (seen.has(item)) {
+          shared.add(item);
           continue;
         }
-        seenItems.add(item);
+        seen.add(item);
         visit(item);
       }
     }
   };
   visit(dataset);
-  return { items, elements };
+  return shared;
 }
 
 /** An item with its delimiters (PS3.5 7.5, undefined length); a shared item's bytes come from the cache. */
@@ -194,22 +185,52 @@ export function needsImplicitVR(dataset: Dataset): boolean {
   return false;
 }
 
-/** A sequence element, undefined length; a shared element's bytes come from the cache (one file: one VR mode). */
+/**
+ * Data elements encoded on their own in explicit VR little endian, as this writer writes them in a dataset: for
+ * callers that assemble many similar items from encoded pieces (`encodedSequence`).
+ */
+export function encodeElements(elements: readonly DataElement[]): Uint8Array[] {
+  const sink = new ByteSink(false, 4096);
+  return elements.map((element) => {
+    sink.reset();
+    writeElement(sink, element);
+    return sink.result();
+  });
+}
+
+/**
+ * A sequence element whose items are already encoded (explicit VR little endian, each item with its delimiters),
+ * written as they are: the SEG writer builds its thousands of per-frame items this way (core/seg/write.ts). The
+ * element has `bytes` and no `items`; written in implicit VR, the items are read back and encoded again.
+ */
+export function encodedSequence(tag: number, items: Uint8Array): DataElement {
+  return { tag, vr: 'SQ', bytes: items };
+}
+
+/** The items of an encoded sequence (encodedSequence), read back. */
+function itemsOf(element: DataElement): Dataset[] {
+  const dataset = new Dataset();
+  dataset.set(element);
+  const file = { meta: new Dataset(), dataset, transferSyntaxUID: TransferSyntax.ExplicitVRLittleEndian };
+  return readDicom(writeDicom({ ...file, hasPreamble: true })).dataset.get(element.tag)?.items ?? [];
+}
+
+/** A sequence element, undefined length. */
 function writeSequence(sink: ByteSink, element: DataElement, implicit: boolean): void {
-  const cached = sink.encodedElements.get(element);
-  if (cached) {
-    sink.bytes(cached);
+  if (!element.items && element.bytes) {
+    // Items encoded ahead (encodedSequence).
+    if (implicit) {
+      writeSequence(sink, { tag: element.tag, vr: 'SQ', items: itemsOf(element) }, true);
+      return;
+    }
+    sequenceStart(sink, element.tag, false);
+    sink.bytes(element.bytes);
+    sequenceEnd(sink);
     return;
   }
-  const target = sink.sharedElements.has(element) ? sink.child() : sink;
-  sequenceStart(target, element.tag, implicit);
-  for (const item of element.items ?? []) writeItem(target, item, implicit);
-  sequenceEnd(target);
-  if (target !== sink) {
-    const bytes = target.result();
-    sink.encodedElements.set(element, bytes);
-    sink.bytes(bytes);
-  }
+  sequenceStart(sink, element.tag, implicit);
+  for (const item of element.items ?? []) writeItem(sink, item, implicit);
+  sequenceEnd(sink);
 }
 
 /** A sequence's header, undefined length (PS3.5 7.5.2): its items follow, then sequenceEnd. */

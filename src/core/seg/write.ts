@@ -8,6 +8,7 @@
 import { tagOf } from '../dicom/dictionary.ts';
 import { type DataElement, Dataset, type DicomFile, TransferSyntax } from '../dicom/model.ts';
 import { generateUid } from '../dicom/uid.ts';
+import { encodedSequence, encodeElements } from '../dicom/writer.ts';
 import { MedvoxError } from '../errors.ts';
 import type { LabelEntry, LabelTableSeries } from '../labels/label-table.ts';
 import { binaryPixelData, type LabelmapScan, packBinaryFrames, scanLabelmap } from './encode.ts';
@@ -313,20 +314,7 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
     }
     return element;
   };
-  ds.setItems(
-    'PerFrameFunctionalGroupsSequence',
-    frames.map(({ segment, k }) => {
-      const item = new Dataset(CHARSET);
-      const { derivation, position } = sliceSequences(k);
-      item.set(derivation);
-      const content = new Dataset(CHARSET);
-      content.setNumbers('DimensionIndexValues', type === 'BINARY' ? [segment + 1, k + 1] : [k + 1], 'UL');
-      item.setItems('FrameContentSequence', [content]);
-      item.set(position);
-      if (type === 'BINARY') item.set(segmentIdentification(segment));
-      return item;
-    }),
-  );
+  ds.set(perFrameGroups(frames, type, sliceSequences, segmentIdentification, nz));
 
   if (type === 'BINARY') {
     ds.setNumbers('BitsAllocated', 1).setNumbers('BitsStored', 1).setNumbers('HighBit', 0);
@@ -371,6 +359,101 @@ export function buildSegmentation(input: SegmentationInput): SegmentationOutput 
 }
 
 /** LABELMAP Pixel Data: each frame is slice k with rows back in DICOM order, values = segment numbers. */
+/**
+ * The Per-frame Functional Groups Sequence of `frames`, its items encoded here from encoded pieces: a frame's item is
+ * its slice's Derivation Image and Plane Position sequences and its segment's Segment Identification sequence (each
+ * encoded once), and a Frame Content sequence holding its Dimension Index Values, written in place. The bytes are
+ * those the writer gives for the same items as datasets (undefined lengths); building and encoding 1,380 item
+ * datasets instead took ~30 ms of a 20-label `seg create`.
+ */
+function perFrameGroups(
+  frames: ReadonlyArray<{ segment: number; k: number }>,
+  type: WritableSegmentationType,
+  sliceSequences: (k: number) => { derivation: DataElement; position: DataElement },
+  segmentIdentification: (segment: number) => DataElement,
+  nz: number,
+): DataElement {
+  // The slices and segments the frames show, their sequences encoded in one go.
+  const slices = [...new Set(frames.map(({ k }) => k))];
+  const segments = type === 'BINARY' ? [...new Set(frames.map(({ segment }) => segment))] : [];
+  const encoded = encodeElements([
+    ...slices.flatMap((k) => {
+      const { derivation, position } = sliceSequences(k);
+      return [derivation, position];
+    }),
+    ...segments.map(segmentIdentification),
+  ]);
+  const perSlice: Array<[Uint8Array, Uint8Array] | undefined> = new Array(nz);
+  slices.forEach((k, n) => {
+    perSlice[k] = [encoded[2 * n]!, encoded[2 * n + 1]!];
+  });
+  const perSegment: Array<Uint8Array | undefined> = [];
+  segments.forEach((segment, n) => {
+    perSegment[segment] = encoded[2 * slices.length + n];
+  });
+  const indexValues = type === 'BINARY' ? 2 : 1;
+  // Frame Content Sequence: (0020,9111) SQ, one item holding (0020,9157) UL Dimension Index Values.
+  const contentBytes = 12 + 8 + 8 + 4 * indexValues + 8 + 8;
+  let length = 0;
+  for (const { segment, k } of frames) {
+    const [derivation, position] = perSlice[k]!;
+    length += 8 + derivation.length + contentBytes + position.length + (perSegment[segment]?.length ?? 0) + 8;
+  }
+  const out = new Uint8Array(length);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const tag = (value: number): void => {
+    view.setUint16(at, value >>> 16, true);
+    view.setUint16(at + 2, value & 0xffff, true);
+    at += 4;
+  };
+  const uint32 = (value: number): void => {
+    view.setUint32(at, value, true);
+    at += 4;
+  };
+  const bytes = (value: Uint8Array): void => {
+    out.set(value, at);
+    at += value.length;
+  };
+  for (const { segment, k } of frames) {
+    const [derivation, position] = perSlice[k]!;
+    tag(ITEM);
+    uint32(UNDEFINED_LENGTH);
+    bytes(derivation);
+    tag(FRAME_CONTENT_SEQUENCE);
+    out.set(SQ_VR, at);
+    at += 4;
+    uint32(UNDEFINED_LENGTH);
+    tag(ITEM);
+    uint32(UNDEFINED_LENGTH);
+    tag(DIMENSION_INDEX_VALUES);
+    out.set(UL_VR, at);
+    view.setUint16(at + 2, 4 * indexValues, true);
+    at += 4;
+    if (type === 'BINARY') uint32(segment + 1);
+    uint32(k + 1);
+    tag(ITEM_DELIMITATION);
+    uint32(0);
+    tag(SEQUENCE_DELIMITATION);
+    uint32(0);
+    bytes(position);
+    if (type === 'BINARY') bytes(perSegment[segment]!);
+    tag(ITEM_DELIMITATION);
+    uint32(0);
+  }
+  return encodedSequence(tagOf('PerFrameFunctionalGroupsSequence'), out);
+}
+
+const ITEM = 0xfffee000;
+const ITEM_DELIMITATION = 0xfffee00d;
+const SEQUENCE_DELIMITATION = 0xfffee0dd;
+const UNDEFINED_LENGTH = 0xffffffff;
+const FRAME_CONTENT_SEQUENCE = 0x00209111;
+const DIMENSION_INDEX_VALUES = 0x00209157;
+/** 'SQ' and its two reserved bytes; 'UL' (its 2-byte length follows). */
+const SQ_VR = new Uint8Array([0x53, 0x51, 0, 0]);
+const UL_VR = new Uint8Array([0x55, 0x4c, 0, 0]);
+
 function labelmapFrames(
   labelmap: Uint8Array | Uint16Array,
   frames: ReadonlyArray<{ k: number }>,

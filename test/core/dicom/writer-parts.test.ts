@@ -1,18 +1,13 @@
 /**
- * The writer's shortcuts give the bytes of the plain path: an item or sequence element object used in several
- * places (encoded once, then repeated) writes as distinct copies of it would, in explicit and implicit VR; a deferred value kept as a part
- * by writeDicomParts produces the bytes writeDicom reads in.
+ * The writer's shortcuts give the bytes of the plain path: an item object used in several places (encoded once,
+ * then repeated) writes as distinct copies of it would, in explicit and implicit VR; a sequence whose items were
+ * encoded ahead (encodedSequence, from encodeElements pieces) writes as its items would; a deferred value kept as a
+ * part by writeDicomParts produces the bytes writeDicom reads in.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type DataElement,
-  Dataset,
-  type DeferredValue,
-  type DicomFile,
-  TransferSyntax,
-} from '../../../src/core/dicom/model.ts';
-import { writeDicom, writeDicomParts } from '../../../src/core/dicom/writer.ts';
+import { Dataset, type DeferredValue, type DicomFile, TransferSyntax } from '../../../src/core/dicom/model.ts';
+import { encodedSequence, encodeElements, writeDicom, writeDicomParts } from '../../../src/core/dicom/writer.ts';
 
 function code(value: string, large = false): Dataset {
   const item = new Dataset();
@@ -39,21 +34,12 @@ function code(value: string, large = false): Dataset {
   return item;
 }
 
-/**
- * Per-frame items that share (or, with `copies`, duplicate) their code and position items, and their segment's
- * identification sequence element (the element object itself, as the SEG writer shares it).
- */
+/** Per-frame items that share (or, with `copies`, duplicate) their code and position items. */
 function multiFrame(copies: boolean): DicomFile {
   const ds = new Dataset();
   ds.setStrings('SOPClassUID', '1.2.840.10008.5.1.4.1.1.66.4').setStrings('SOPInstanceUID', '1.2.3.4');
   const shared = code('113076', true);
   const positions = [0, 1, 2].map((k) => new Dataset().setNumbers('ImagePositionPatient', [0, 0, k], 'DS'));
-  const identification = (segment: number): DataElement => ({
-    tag: 0x0062000a,
-    vr: 'SQ',
-    items: [new Dataset().setNumbers('ReferencedSegmentNumber', segment), code(`S${segment}`, segment === 1)],
-  });
-  const identifications = [1, 2].map(identification);
   const frames: Dataset[] = [];
   for (let f = 0; f < 9; f++) {
     const k = f % 3;
@@ -63,7 +49,6 @@ function multiFrame(copies: boolean): DicomFile {
     const item = new Dataset();
     item.setItems('DerivationImageSequence', [derivation]);
     item.setItems('PlanePositionSequence', [position]);
-    item.set(copies ? identification(1 + (f % 2)) : identifications[f % 2]!);
     frames.push(item);
   }
   ds.setItems('PerFrameFunctionalGroupsSequence', frames);
@@ -76,13 +61,31 @@ function multiFrame(copies: boolean): DicomFile {
   };
 }
 
-test('an item or sequence element object used in several places is written as distinct copies are (explicit and implicit VR)', () => {
+test('an item object used in several places is written as distinct copies of it are (explicit and implicit VR)', () => {
   for (const transferSyntaxUID of [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian]) {
     assert.deepEqual(
       writeDicom(multiFrame(false), { transferSyntaxUID }),
       writeDicom(multiFrame(true), { transferSyntaxUID }),
     );
   }
+});
+
+test('a sequence of items encoded ahead is written as its items are (explicit and implicit VR)', () => {
+  const plain = multiFrame(false);
+  const tag = 0x52009230;
+  const items = plain.dataset.items(tag);
+  // Each item with its delimiters, from its elements encoded on their own (as the SEG writer assembles them).
+  const encoded = Buffer.concat(
+    items.flatMap((item) => [
+      Uint8Array.of(0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff),
+      ...encodeElements([...item.elements.values()]),
+      Uint8Array.of(0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0),
+    ]),
+  );
+  const ahead = multiFrame(false);
+  ahead.dataset.set(encodedSequence(tag, encoded));
+  for (const transferSyntaxUID of [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian])
+    assert.deepEqual(writeDicom(ahead, { transferSyntaxUID }), writeDicom(plain, { transferSyntaxUID }));
 });
 
 test('writeDicomParts keeps a deferred value as a part that produces the bytes writeDicom writes', () => {
