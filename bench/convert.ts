@@ -1,6 +1,7 @@
 /**
  * `npm run bench:convert`: medvox convert --dicom2nifti against dcm2niix in the same run, on a synthetic 300-slice
- * 512x512 int16 CT and its JPEG-lossless copy (made with gdcmconv here). Several runs each; medians and ratios:
+ * 512x512 int16 CT and its JPEG-lossless copy (made with gdcmconv here). Five runs each (BENCH_RUNS), after a
+ * warm-up, alternating which tool goes first; medians and ratios:
  *   DICOM -> .nii       medvox / dcm2niix -z n   (target <= 1.0)
  *   DICOM -> .nii.gz    medvox / dcm2niix -z y   (target <= 0.5)
  *   JPEG lossless -> .nii  medvox / dcm2niix -z n (target <= 1.0)
@@ -15,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { buildCli, median, startupNote, toolEnv, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
-const runs = Number(process.env.BENCH_RUNS ?? 3);
+const runs = Number(process.env.BENCH_RUNS ?? 5);
 const root = mkdtempSync(join(tmpdir(), 'medvox-bench-convert-'));
 const native = join(root, 'native');
 const jpeg = join(root, 'jpeg-lossless');
