@@ -1,11 +1,12 @@
 /**
  * The uncompressed bytes of a .nii or .nii.gz file, in order, into the caller's buffers: for readers that go through
- * a large image a block at a time and never hold it (mask-worker.ts).
+ * a large image a block at a time and never hold it (mask-scan.ts).
  */
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { constants, crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { MedvoxError } from '../core/errors.ts';
-import { openForReading, readUpTo } from './file-read.ts';
+import { openForReading, readFully, readUpTo } from './file-read.ts';
+import { isGzip } from './nifti-file.ts';
 
 export interface NiftiBytes {
   /** Fill `target` from where the last call stopped; fewer bytes only at the end of the data. */
@@ -15,14 +16,22 @@ export interface NiftiBytes {
 
 /**
  * The file's bytes: a gzip stream (sniffed, not from the name; every member) inflated, else the file as it is.
- * Damage throws; a Node whose zlib stream lacks the handle `GzipBlocks` drives gives undefined.
+ * The file is opened once; a compressed one (small) is read whole through that descriptor. Damage throws; a Node
+ * whose zlib stream lacks the handle `GzipBlocks` drives gives undefined.
  */
 export function openNiftiBytes(path: string): NiftiBytes | undefined {
   const fd = openForReading(path);
-  const magic = new Uint8Array(2);
-  if (readUpTo(fd, magic, 0, path) === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
-    closeSync(fd);
-    return GzipBlocks.of(readFileSync(path), path);
+  let plain = false;
+  try {
+    const magic = new Uint8Array(2);
+    if (isGzip(magic.subarray(0, readUpTo(fd, magic, 0, path)))) {
+      const input = new Uint8Array(fstatSync(fd).size);
+      readFully(fd, input, 0, path);
+      return GzipBlocks.of(input, path);
+    }
+    plain = true;
+  } finally {
+    if (!plain) closeSync(fd);
   }
   let position = 0;
   return {

@@ -11,7 +11,8 @@ import { writeFileAtomic } from './atomic.ts';
 
 const gunzipAsync = promisify(gunzip);
 
-function isGzip(bytes: Uint8Array): boolean {
+/** Whether `bytes` start with the gzip magic (RFC 1952), whatever the file is called. */
+export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
