@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { MedvoxError } from '../core/errors.ts';
 import type { Mat4 } from '../core/geometry/affine.ts';
-import { niftiAffine, niftiShape, scaledValue } from '../core/nifti/index.ts';
+import { niftiAffine, niftiShape, scaledValue, scalingOf } from '../core/nifti/index.ts';
 import { readNiftiBytes } from './nifti-file.ts';
 
 export interface LabelmapImage {
@@ -35,9 +35,8 @@ export async function readLabelmapFile(path: string): Promise<LabelmapImage> {
   }
   const count = nx * ny * nz;
   const data = image.data;
-  const identity =
-    (image.header.sclSlope === 0 || image.header.sclSlope === 1 || !Number.isFinite(image.header.sclSlope)) &&
-    (image.header.sclInter === 0 || !Number.isFinite(image.header.sclInter));
+  // Stored values are the labels unless the header scales them (nifti1.h: scl_slope 0 means no scaling).
+  const identity = scalingOf(image.header) === undefined;
   if (data instanceof Uint8Array && identity && data.length === count) {
     return { dims: [nx, ny, nz], labels: data, affineRAS: niftiAffine(image.header) };
   }

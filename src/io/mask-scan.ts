@@ -15,7 +15,14 @@
  * gives `undefined`: the caller reads the mask whole (mask-file.ts), which also reports damage with its reasons.
  */
 import type { Mat4 } from '../core/geometry/affine.ts';
-import { DataType, type NiftiHeader, niftiAffine, niftiShape, parseNiftiHeader } from '../core/nifti/index.ts';
+import {
+  DataType,
+  type NiftiHeader,
+  niftiAffine,
+  niftiShape,
+  parseNiftiHeader,
+  scalingOf,
+} from '../core/nifti/index.ts';
 import { type LabelmapScan, RunCollector } from '../core/seg/encode.ts';
 import { openNiftiBytes } from './nifti-bytes.ts';
 
@@ -132,10 +139,8 @@ export class MaskScanner {
         : header.datatype === DataType.UINT16 || header.datatype === DataType.INT16
           ? 2
           : 0;
-    const unscaled =
-      (header.sclSlope === 0 || header.sclSlope === 1 || !Number.isFinite(header.sclSlope)) &&
-      (header.sclInter === 0 || !Number.isFinite(header.sclInter));
-    if (!singleFile || bytesPerVoxel === 0 || !unscaled || rest.some((n) => n !== 1) || nx > 0xffff) {
+    const scaled = scalingOf(header) !== undefined;
+    if (!singleFile || bytesPerVoxel === 0 || scaled || rest.some((n) => n !== 1) || nx > 0xffff) {
       this.failed = true;
       return undefined;
     }
