@@ -7,6 +7,7 @@
  */
 import { MedvoxError } from '../errors.ts';
 import { ByteSink } from './byte-sink.ts';
+import { ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, UNDEFINED } from './element-walk.ts';
 import {
   type DataElement,
   Dataset,
@@ -147,10 +148,19 @@ function writeItem(sink: ByteSink, item: Dataset, implicit: boolean): void {
 }
 
 function writeItemBody(sink: ByteSink, item: Dataset, implicit: boolean): void {
-  writeTag(sink, 0xfffee000);
-  sink.uint32(0xffffffff);
+  itemStart(sink);
   writeDataset(sink, item, implicit);
-  writeTag(sink, 0xfffee00d);
+  itemEnd(sink);
+}
+
+/** An item's header, undefined length (PS3.5 7.5.2): its elements follow, then itemEnd. */
+function itemStart(sink: ByteSink): void {
+  writeTag(sink, ITEM);
+  sink.uint32(UNDEFINED);
+}
+
+function itemEnd(sink: ByteSink): void {
+  writeTag(sink, ITEM_DELIMITER);
   sink.uint32(0);
 }
 
@@ -199,12 +209,20 @@ export function encodeElements(elements: readonly DataElement[]): Uint8Array[] {
 }
 
 /**
- * A sequence element whose items are already encoded (explicit VR little endian, each item with its delimiters),
- * written as they are: the SEG writer builds its thousands of per-frame items this way (core/seg/write.ts). The
- * element has `bytes` and no `items`; written in implicit VR, the items are read back and encoded again.
+ * A sequence element whose items are already encoded (each item given as its elements encoded in explicit VR little
+ * endian, in tag order: encodeElements), framed here as writeItem frames an item (undefined length, delimiter) and
+ * kept as the element's bytes: the SEG writer assembles its thousands of per-frame items this way
+ * (core/seg/write.ts). The element has `bytes` and no `items`; written in implicit VR, the items are read back and
+ * encoded again.
  */
-export function encodedSequence(tag: number, items: Uint8Array): DataElement {
-  return { tag, vr: 'SQ', bytes: items };
+export function encodedSequence(tag: number, items: ReadonlyArray<readonly Uint8Array[]>): DataElement {
+  const sink = new ByteSink();
+  for (const elements of items) {
+    itemStart(sink);
+    for (const element of elements) sink.bytes(element);
+    itemEnd(sink);
+  }
+  return { tag, vr: 'SQ', bytes: sink.result() };
 }
 
 /** The items of an encoded sequence (encodedSequence), read back. */
@@ -240,11 +258,11 @@ function sequenceStart(sink: ByteSink, tag: number, implicit: boolean): void {
     sink.ascii('SQ');
     sink.uint16(0);
   }
-  sink.uint32(0xffffffff);
+  sink.uint32(UNDEFINED);
 }
 
 function sequenceEnd(sink: ByteSink): void {
-  writeTag(sink, 0xfffee0dd);
+  writeTag(sink, SEQUENCE_DELIMITER);
   sink.uint32(0);
 }
 
@@ -263,14 +281,14 @@ function writeElement(sink: ByteSink, element: DataElement): void {
     writeTag(sink, tag);
     sink.ascii('OB');
     sink.uint16(0);
-    sink.uint32(0xffffffff);
+    sink.uint32(UNDEFINED);
     element.fragments.forEach((fragment, index) => {
-      writeTag(sink, 0xfffee000);
+      writeTag(sink, ITEM);
       const padded = index > 0 && fragment.length % 2 === 1 ? pad(fragment, 0) : fragment;
       sink.uint32(padded.length);
       sink.bytes(padded);
     });
-    writeTag(sink, 0xfffee0dd);
+    writeTag(sink, SEQUENCE_DELIMITER);
     sink.uint32(0);
     return;
   }

@@ -74,14 +74,8 @@ test('a sequence of items encoded ahead is written as its items are (explicit an
   const plain = multiFrame(false);
   const tag = 0x52009230;
   const items = plain.dataset.items(tag);
-  // Each item with its delimiters, from its elements encoded on their own (as the SEG writer assembles them).
-  const encoded = Buffer.concat(
-    items.flatMap((item) => [
-      Uint8Array.of(0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff),
-      ...encodeElements([...item.elements.values()]),
-      Uint8Array.of(0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0),
-    ]),
-  );
+  // Each item from its elements encoded on their own (as the SEG writer assembles them).
+  const encoded = items.map((item) => encodeElements([...item.elements.values()]));
   const ahead = multiFrame(false);
   ahead.dataset.set(encodedSequence(tag, encoded));
   for (const transferSyntaxUID of [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian])
