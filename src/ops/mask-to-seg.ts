@@ -6,9 +6,10 @@
 import { writeDicomParts } from '../core/dicom/writer.ts';
 import { MedvoxError } from '../core/errors.ts';
 import { apply, invert, type Mat4, multiply, rasToLps } from '../core/geometry/affine.ts';
+import { affineDistance, sameVoxels } from '../core/geometry/grid.ts';
 import { type LabelEntry, type LabelTable, resolveLabels } from '../core/labels/index.ts';
 import { type LabelmapScan, scanLabelmap } from '../core/seg/encode.ts';
-import { affineDistance, type ReferenceGrid } from '../core/seg/reference.ts';
+import type { ReferenceGrid } from '../core/seg/reference.ts';
 import { buildSegmentation, type WritableSegmentationType } from '../core/seg/write.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { readLabelTableFile } from '../io/label-table-file.ts';
@@ -75,7 +76,7 @@ export async function maskToSeg(options: MaskToSegOptions): Promise<MaskToSegRes
   const tolerance = options.tolerance ?? DEFAULT_GRID_TOLERANCE_MM;
   let labelmap: Uint8Array | Uint16Array | undefined;
   let encoded: LabelmapScan;
-  if (scanned && sitsOnGrid(scanned.dims, scanned.affineRAS, grid, tolerance)) {
+  if (scanned && sameVoxels(scanned.dims, rasToLps(scanned.affineRAS), grid.dims, grid.affineLPS, tolerance)) {
     encoded = scanned.scan;
   } else {
     // Reordered onto the grid first when stored in another voxel order; one pass for its labels and their slices.
@@ -134,7 +135,7 @@ export function onGrid(
   const maskLPS = rasToLps(mask.affineRAS);
   const [gx, gy, gz] = grid.dims;
   const sameDims = mask.dims[0] === gx && mask.dims[1] === gy && mask.dims[2] === gz;
-  if (sitsOnGrid(mask.dims, mask.affineRAS, grid, tolerance)) return mask.labels;
+  if (sameVoxels(mask.dims, maskLPS, grid.dims, grid.affineLPS, tolerance)) return mask.labels;
   // mask voxel -> grid voxel
   const toGrid: Mat4 = multiply(invert(grid.affineLPS), maskLPS);
   const permutation = signedPermutation(toGrid, mask.dims, grid.dims, tolerance, grid);
@@ -148,18 +149,12 @@ export function onGrid(
       .join(', ')}) mm, ` +
     `voxel (${[0, 1, 2].map((c) => Math.hypot(m[c]!, m[4 + c]!, m[8 + c]!).toFixed(4)).join(', ')}) mm`;
   const why = sameDims
-    ? `its voxels are up to ${affineDistance(grid, maskLPS).toFixed(3)} mm from the image's (tolerance ${tolerance} mm)`
+    ? `its voxels are up to ${affineDistance(grid.affineLPS, maskLPS, grid.dims).toFixed(3)} mm from the image's (tolerance ${tolerance} mm)`
     : `it is ${mask.dims.join('x')}, the image ${grid.dims.join('x')}`;
   throw new MedvoxError('GRID_MISMATCH', `the mask is not on the image grid: ${why}`, {
     file: source,
     hint: `mask LPS ${describe(maskLPS)}; image LPS ${describe(grid.affineLPS)}. Resample the mask onto the image grid first`,
   });
-}
-
-/** Whether a mask of `dims` with `affineRAS` has the grid's voxels as stored: same dims, centres within `tolerance`. */
-function sitsOnGrid(dims: readonly number[], affineRAS: Mat4, grid: ReferenceGrid, tolerance: number): boolean {
-  const [gx, gy, gz] = grid.dims;
-  return dims[0] === gx && dims[1] === gy && dims[2] === gz && affineDistance(grid, rasToLps(affineRAS)) <= tolerance;
 }
 
 interface Permutation {

@@ -51,3 +51,21 @@ export function affineDistance(a: Mat4, b: Mat4, dims: readonly number[]): numbe
   }
   return worst;
 }
+
+/**
+ * Whether an image of `dims` whose voxel -> LPS affine is `affineLPS` has the voxels of the grid (`gridDims`,
+ * `gridAffineLPS`) as stored: the same dims, and the corner voxels within `tolerance` mm (affineDistance).
+ */
+export function sameVoxels(
+  dims: readonly number[],
+  affineLPS: Mat4,
+  gridDims: readonly number[],
+  gridAffineLPS: Mat4,
+  tolerance: number,
+): boolean {
+  return (
+    dims.length === gridDims.length &&
+    dims.every((size, axis) => size === gridDims[axis]) &&
+    affineDistance(gridAffineLPS, affineLPS, gridDims) <= tolerance
+  );
+}

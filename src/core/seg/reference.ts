@@ -5,7 +5,7 @@
  */
 import type { Dataset, DicomFile } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
-import { apply, dot, type Mat4, sub, type Vec3 } from '../geometry/affine.ts';
+import { dot, type Mat4, sub, type Vec3 } from '../geometry/affine.ts';
 import { type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
 import { type SliceRecord, sliceRecords } from '../volume/records.ts';
 
@@ -168,23 +168,6 @@ function sliceThicknessOf(record: SliceRecord): number | undefined {
   }
   const value = ds.number('SliceThickness');
   return value !== undefined && Number.isFinite(value) ? value : undefined;
-}
-
-/**
- * Largest distance (mm) between where `affineLPS` and the grid's affine put the corners of the grid: 0 for the
- * same grid; the measure behind "same affine within tolerance".
- */
-export function affineDistance(grid: Pick<ReferenceGrid, 'dims' | 'affineLPS'>, affineLPS: Mat4): number {
-  const [nx, ny, nz] = grid.dims;
-  let worst = 0;
-  for (const i of [0, nx - 1])
-    for (const j of [0, ny - 1])
-      for (const k of [0, nz - 1]) {
-        const a = apply(grid.affineLPS, [i, j, k]);
-        const b = apply(affineLPS, [i, j, k]);
-        worst = Math.max(worst, Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]));
-      }
-  return worst;
 }
 
 /**
