@@ -63,7 +63,7 @@ export async function readDicomFileHeader(path: string, untilTag: number = PIXEL
 }
 
 /** First read of a header-first read: nearly every header fits; larger ones are read again, 4x more each time. */
-const HEAD_CHUNK = 16 * 1024;
+export const HEAD_CHUNK = 16 * 1024;
 let scratch = new Uint8Array(HEAD_CHUNK);
 
 /**
@@ -190,12 +190,20 @@ export function detachFile(file: DicomFile): void {
  * A header is valid until the next read.
  */
 export class HeaderReader {
-  private buffer = new Uint8Array(FIRST_CHUNK);
+  private buffer: Uint8Array;
   private readonly scanner = new HeaderScanner();
 
   /**
-   * The header of the file at `path`: every top-level element before `untilTag`. Reads the first 64 KiB (all of a
-   * small file, so no stat call), then 4x more until the header is in.
+   * `firstRead`: bytes of the first read of each file. The default takes small files whole in one read; readers of
+   * image slices (0.5 MB, a header of a few KiB) read less, as each byte read is a byte copied.
+   */
+  constructor(firstRead: number = FIRST_CHUNK) {
+    this.buffer = new Uint8Array(firstRead);
+  }
+
+  /**
+   * The header of the file at `path`: every top-level element before `untilTag`. Reads the first `firstRead` bytes
+   * (all of a small file, so no stat call), then 4x more until the header is in.
    */
   read(path: string, untilTag: number = PIXEL_DATA): FileHeader {
     const fd = openForReading(path);

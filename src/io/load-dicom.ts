@@ -1,7 +1,7 @@
 /** Every DICOM file below some inputs (folders, zips), read with a few reads in flight; bad files are reported. */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DicomFile } from '../core/dicom/model.ts';
+import type { DicomFile, ReadonlyDataset } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { detachFile, readDicomFileHeadFirst } from './dicom-file.ts';
@@ -99,7 +99,8 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
 
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 
-function isDicomdir(file: DicomFile): boolean {
+/** A DICOMDIR (Media Storage Directory), which names files rather than holding an image. */
+export function isDicomdir(file: { meta: ReadonlyDataset; dataset: ReadonlyDataset }): boolean {
   return (
     (file.dataset.string('SOPClassUID') ?? file.meta.string('MediaStorageSOPClassUID')) === MEDIA_STORAGE_DIRECTORY
   );

@@ -8,12 +8,13 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { datasetFromJson } from '../core/dicom/json.ts';
 import { type DicomFile, TransferSyntax } from '../core/dicom/model.ts';
+import { readDicom } from '../core/dicom/reader.ts';
 import { MedvoxError, toMedvoxError } from '../core/errors.ts';
-import { type ReferenceGrid, referenceGrid } from '../core/seg/reference.ts';
+import { type ReferenceGrid, ReferencePlanes, referenceGrid } from '../core/seg/reference.ts';
 import { instanceJson, isSidecar, type Sidecar } from '../core/sidecar/sidecar.ts';
-import { type LoadResult, loadDicomInputs } from './load-dicom.ts';
-
-const _PIXEL_DATA = 0x7fe00010;
+import { type FileHeader, HEAD_CHUNK, HeaderReader, readDicomFileHeadFirst } from './dicom-file.ts';
+import { isDicomdir, loadDicomInputs } from './load-dicom.ts';
+import { type InputFile, listInputs } from './scan.ts';
 
 export function isNiftiPath(path: string): boolean {
   return /\.nii(\.gz)?$/i.test(path);
@@ -33,23 +34,65 @@ export async function loadReferenceGrid(
   const first = list[0] ?? '';
   if (list.length === 1 && isNiftiPath(first))
     return { grid: gridFromSidecar(first, await readSidecarBeside(first)), warnings: [] };
-  const loaded = await loadHeaders(list);
-  const warnings = loaded.failed.map((error) => error.describe());
-  if (loaded.files.length === 0) {
-    throw new MedvoxError('IO_ERROR', 'no DICOM file in the reference', {
-      file: list.join(', '),
-      hint: 'give the folder of the source image series, or a NIfTI converted by medvox with its sidecar',
-    });
+  const read = await readPlanes(list);
+  if (!read) {
+    // A DICOMDIR among the inputs: the loader follows its references.
+    const loaded = await loadDicomInputs(list, { deferPixelData: true });
+    const warnings = loaded.failed.map((error) => error.describe());
+    if (loaded.files.length === 0) throw noReference(list);
+    return { grid: referenceGrid(loaded.files, { ...options, source: list.join(', ') }), warnings };
   }
-  return { grid: referenceGrid(loaded.files, { ...options, source: list.join(', ') }), warnings };
+  if (read.inputs.length === 0) throw noReference(list);
+  const { firstFile, ...grid } = read.planes.grid({ ...options, source: list.join(', ') });
+  return { grid: { ...grid, first: await readWhole(read.inputs[firstFile]!) }, warnings: read.warnings };
+}
+
+function noReference(list: string[]): MedvoxError {
+  return new MedvoxError('IO_ERROR', 'no DICOM file in the reference', {
+    file: list.join(', '),
+    hint: 'give the folder of the source image series, or a NIfTI converted by medvox with its sidecar',
+  });
 }
 
 /**
- * Headers of every DICOM file below the inputs: plain files are read header first (a few KiB of a 0.5 MB slice,
- * synchronously; Pixel Data stays in the file), zips and DICOMDIRs through the same loader.
+ * The planes of every DICOM file below the inputs, from headers read up to Pixel Data and indexed, not parsed
+ * (io/dicom-file.ts HeaderReader: one reused buffer, each file's planes taken before the next read). Undefined when
+ * a DICOMDIR is among them. Files that are not DICOM are skipped; unreadable ones are warnings, as the loader has them.
  */
-function loadHeaders(inputs: string[]): Promise<LoadResult> {
-  return loadDicomInputs(inputs, { deferPixelData: true });
+async function readPlanes(
+  list: string[],
+): Promise<{ planes: ReferencePlanes; inputs: InputFile[]; warnings: string[] } | undefined> {
+  const candidates = await listInputs(list);
+  const reader = new HeaderReader(HEAD_CHUNK);
+  const planes = new ReferencePlanes();
+  const inputs: InputFile[] = [];
+  const warnings: string[] = [];
+  for (const [index, input] of candidates.entries()) {
+    // Headers are read synchronously: let other work (a server's requests) run now and then.
+    if (index % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+    let header: FileHeader;
+    try {
+      header = input.path !== undefined ? reader.read(input.path) : reader.fromBytes(await input.read(), input.name);
+    } catch (error) {
+      const typed = toMedvoxError(error, input.name);
+      if (typed.code !== 'NOT_DICOM' && typed.code !== 'EMPTY_FILE') warnings.push(typed.describe());
+      continue;
+    }
+    if (isDicomdir(header)) return undefined;
+    inputs.push(input);
+    planes.add({ meta: header.meta, dataset: header.dataset, source: input.name });
+  }
+  return { planes, inputs, warnings };
+}
+
+/** The source instance a SEG copies Patient / Study attributes from, read again as the full model (header first). */
+async function readWhole(input: InputFile): Promise<DicomFile> {
+  try {
+    if (input.path !== undefined) return readDicomFileHeadFirst(input.path);
+    return readDicom(await input.read(), { source: input.name });
+  } catch (error) {
+    throw toMedvoxError(error, input.name);
+  }
 }
 
 async function readSidecarBeside(nifti: string): Promise<Sidecar> {

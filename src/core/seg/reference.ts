@@ -3,11 +3,11 @@
  * core/geometry, the same convention as the converter's volumes) plus what a SEG must reference about each slice
  * (SOP Class / Instance, frame of a multi-frame source). Built from DICOM headers only: no pixel data is decoded.
  */
-import type { Dataset, DicomFile } from '../dicom/model.ts';
+import type { DicomFile } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { dot, type Mat4, sub, type Vec3 } from '../geometry/affine.ts';
-import { type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
-import { type SliceRecord, sliceRecords } from '../volume/records.ts';
+import { type SlicePlane, type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
+import { type HeaderFile, type SliceRecord, sliceRecords } from '../volume/records.ts';
 
 export interface ReferenceSlice {
   /** Empty when the source blanked it (anonymised data): writers fill or generate one and say so. */
@@ -48,18 +48,162 @@ const NOT_IMAGES = new Set([
   '1.2.840.10008.5.1.4.1.1.481.3', // RT Structure Set
 ]);
 
-export function isSegmentationOrStructure(file: DicomFile): boolean {
-  const sopClass = file.dataset.string('SOPClassUID') ?? file.meta.string('MediaStorageSOPClassUID') ?? '';
+export function isSegmentationOrStructure(file: HeaderFile): boolean {
+  const sopClass = sopClassOf(file);
   const modality = file.dataset.string('Modality') ?? '';
   return NOT_IMAGES.has(sopClass) || modality === 'SEG' || modality === 'RTSTRUCT';
 }
 
-function sopClassOf(file: DicomFile): string {
+function sopClassOf(file: HeaderFile): string {
   return file.dataset.string('SOPClassUID') ?? file.meta.string('MediaStorageSOPClassUID') ?? '';
 }
 
-function orientationKey(record: SliceRecord): string {
+function orientationKey(record: SliceRecord<HeaderFile>): string {
   return [...record.plane.rowCosines, ...record.plane.columnCosines].map((v) => v.toFixed(3)).join(',');
+}
+
+/** One image plane of the reference, as much of it as the grid needs: read while its file's header is at hand. */
+interface ReferencePlane {
+  /** Index of the file it came from, in the order files were added. */
+  file: number;
+  source: string | undefined;
+  seriesInstanceUID: string | undefined;
+  /** What the series is called in messages. */
+  seriesName: string;
+  rows: number;
+  columns: number;
+  plane: SlicePlane;
+  sliceSpacing: number;
+  sliceThickness: number | undefined;
+  slice: ReferenceSlice;
+  frameOfReferenceUID: string | undefined;
+  studyInstanceUID: string | undefined;
+}
+
+/** A reference grid without the source instance its Patient / Study attributes come from. */
+export type PlaneGrid = Omit<ReferenceGrid, 'first'> & {
+  /** Index (in the order files were added) of the file whose attributes a SEG copies: the first slice's. */
+  firstFile: number;
+};
+
+/**
+ * The planes of a reference, collected a file at a time: each file's header is read once when it is added (it may
+ * be an index over a buffer that the next read reuses), so that a series of headers need not be held as datasets.
+ */
+export class ReferencePlanes {
+  private readonly groups = new Map<string, ReferencePlane[]>();
+  private files = 0;
+
+  /** The image planes of `file` (segmentations and structure sets are ignored). */
+  add(file: HeaderFile): void {
+    const index = this.files++;
+    if (isSegmentationOrStructure(file)) return;
+    const records = sliceRecords(file).filter((record) => !record.noGeometry && !record.tile);
+    if (records.length === 0) return;
+    const ds = file.dataset;
+    const sopClassUID = sopClassOf(file);
+    const multiFrame = (ds.number('NumberOfFrames') ?? 1) > 1;
+    const fileValues = {
+      file: index,
+      source: file.source,
+      seriesInstanceUID: ds.string('SeriesInstanceUID'),
+      seriesName: ds.string('SeriesDescription') ?? records[0]!.seriesInstanceUID,
+      frameOfReferenceUID: ds.string('FrameOfReferenceUID'),
+      studyInstanceUID: ds.string('StudyInstanceUID'),
+    };
+    for (const record of records) {
+      const key = [record.seriesInstanceUID, `${record.rows}x${record.columns}`, orientationKey(record)].join('|');
+      let list = this.groups.get(key);
+      if (!list) {
+        list = [];
+        this.groups.set(key, list);
+      }
+      list.push({
+        ...fileValues,
+        rows: record.rows,
+        columns: record.columns,
+        plane: record.plane,
+        sliceSpacing: record.sliceSpacing,
+        sliceThickness: sliceThicknessOf(record),
+        slice: {
+          sopInstanceUID: record.sopInstanceUID,
+          sopClassUID,
+          frameNumber: multiFrame ? record.frameIndex + 1 : undefined,
+          position: record.plane.position,
+        },
+      });
+    }
+  }
+
+  /**
+   * The grid of the one image series among the planes (`seriesInstanceUID` picks one when several are given).
+   * Repeated positions (a 4D series) cannot be one grid.
+   */
+  grid(options: { seriesInstanceUID?: string; source?: string } = {}): PlaneGrid {
+    let candidates = [...this.groups.values()];
+    if (options.seriesInstanceUID && candidates.length > 1) {
+      const wanted = candidates.filter((list) => list[0]!.seriesInstanceUID === options.seriesInstanceUID);
+      if (wanted.length > 0) candidates = wanted;
+    }
+    if (candidates.length === 0) {
+      throw new MedvoxError(
+        'GEOMETRY_INCONSISTENT',
+        'no image with a patient geometry (Image Position / Orientation) among the reference files',
+        {
+          file: options.source,
+          hint: 'give the folder of the source image series',
+        },
+      );
+    }
+    if (candidates.length > 1) {
+      const names = candidates.map((list) => `${list[0]!.seriesName} (${list.length} slices)`);
+      throw new MedvoxError(
+        'GEOMETRY_INCONSISTENT',
+        `the reference holds ${candidates.length} image stacks: ${names.join('; ')}`,
+        {
+          file: options.source,
+          hint: 'give one series (one folder per series)',
+        },
+      );
+    }
+    const planes = candidates[0]!;
+    const normal = sliceNormal(planes[0]!.plane);
+    planes.sort((a, b) => dot(normal, a.plane.position) - dot(normal, b.plane.position));
+    for (let k = 1; k < planes.length; k++) {
+      const gap = dot(normal, planes[k]!.plane.position) - dot(normal, planes[k - 1]!.plane.position);
+      if (gap < 1e-3) {
+        throw new MedvoxError(
+          'GEOMETRY_INCONSISTENT',
+          'two reference slices share a position (a 4D series is not one grid)',
+          {
+            file: planes[k]!.source ?? options.source,
+            hint: 'give a single 3D series',
+          },
+        );
+      }
+    }
+    const first = planes[0]!;
+    const geometry = stackGeometry(
+      planes.map((entry) => entry.plane),
+      first.rows,
+      first.sliceSpacing,
+    );
+    return {
+      dims: [first.columns, first.rows, planes.length],
+      affineLPS: geometry.affineLPS,
+      rowCosines: first.plane.rowCosines,
+      columnCosines: first.plane.columnCosines,
+      pixelSpacing: first.plane.pixelSpacing,
+      sliceThickness: first.sliceThickness,
+      sliceSpacing: geometry.spacing[2],
+      slices: planes.map((entry) => entry.slice),
+      frameOfReferenceUID: first.frameOfReferenceUID,
+      seriesInstanceUID: first.seriesInstanceUID,
+      studyInstanceUID: first.studyInstanceUID,
+      firstFile: first.file,
+      warnings: geometry.warnings,
+    };
+  }
 }
 
 /**
@@ -71,94 +215,13 @@ export function referenceGrid(
   files: readonly DicomFile[],
   options: { seriesInstanceUID?: string; source?: string } = {},
 ): ReferenceGrid {
-  const groups = new Map<string, SliceRecord[]>();
-  for (const file of files) {
-    if (isSegmentationOrStructure(file)) continue;
-    for (const record of sliceRecords(file)) {
-      if (record.noGeometry || record.tile) continue;
-      const key = [record.seriesInstanceUID, `${record.rows}x${record.columns}`, orientationKey(record)].join('|');
-      const list = groups.get(key) ?? [];
-      list.push(record);
-      groups.set(key, list);
-    }
-  }
-  let candidates = [...groups.values()];
-  if (options.seriesInstanceUID && candidates.length > 1) {
-    const wanted = candidates.filter(
-      (list) => list[0]!.file.dataset.string('SeriesInstanceUID') === options.seriesInstanceUID,
-    );
-    if (wanted.length > 0) candidates = wanted;
-  }
-  if (candidates.length === 0) {
-    throw new MedvoxError(
-      'GEOMETRY_INCONSISTENT',
-      'no image with a patient geometry (Image Position / Orientation) among the reference files',
-      {
-        file: options.source,
-        hint: 'give the folder of the source image series',
-      },
-    );
-  }
-  if (candidates.length > 1) {
-    const names = candidates.map(
-      (list) =>
-        `${list[0]!.file.dataset.string('SeriesDescription') ?? list[0]!.seriesInstanceUID} (${list.length} slices)`,
-    );
-    throw new MedvoxError(
-      'GEOMETRY_INCONSISTENT',
-      `the reference holds ${candidates.length} image stacks: ${names.join('; ')}`,
-      {
-        file: options.source,
-        hint: 'give one series (one folder per series)',
-      },
-    );
-  }
-  const records = candidates[0]!;
-  const normal = sliceNormal(records[0]!.plane);
-  records.sort((a, b) => dot(normal, a.plane.position) - dot(normal, b.plane.position));
-  for (let k = 1; k < records.length; k++) {
-    const gap = dot(normal, records[k]!.plane.position) - dot(normal, records[k - 1]!.plane.position);
-    if (gap < 1e-3) {
-      throw new MedvoxError(
-        'GEOMETRY_INCONSISTENT',
-        'two reference slices share a position (a 4D series is not one grid)',
-        {
-          file: records[k]!.file.source ?? options.source,
-          hint: 'give a single 3D series',
-        },
-      );
-    }
-  }
-  const first = records[0]!;
-  const geometry = stackGeometry(
-    records.map((record) => record.plane),
-    first.rows,
-    first.sliceSpacing,
-  );
-  const ds: Dataset = first.file.dataset;
-  return {
-    dims: [first.columns, first.rows, records.length],
-    affineLPS: geometry.affineLPS,
-    rowCosines: first.plane.rowCosines,
-    columnCosines: first.plane.columnCosines,
-    pixelSpacing: first.plane.pixelSpacing,
-    sliceThickness: sliceThicknessOf(first),
-    sliceSpacing: geometry.spacing[2],
-    slices: records.map((record) => ({
-      sopInstanceUID: record.sopInstanceUID,
-      sopClassUID: sopClassOf(record.file),
-      frameNumber: (record.file.dataset.number('NumberOfFrames') ?? 1) > 1 ? record.frameIndex + 1 : undefined,
-      position: record.plane.position,
-    })),
-    frameOfReferenceUID: ds.string('FrameOfReferenceUID'),
-    seriesInstanceUID: ds.string('SeriesInstanceUID'),
-    studyInstanceUID: ds.string('StudyInstanceUID'),
-    first: first.file,
-    warnings: geometry.warnings,
-  };
+  const planes = new ReferencePlanes();
+  for (const file of files) planes.add(file);
+  const { firstFile, ...grid } = planes.grid(options);
+  return { ...grid, first: files[firstFile]! };
 }
 
-function sliceThicknessOf(record: SliceRecord): number | undefined {
+function sliceThicknessOf(record: SliceRecord<HeaderFile>): number | undefined {
   const ds = record.file.dataset;
   const perFrame = ds.items('PerFrameFunctionalGroupsSequence')[record.frameIndex];
   const shared = ds.items('SharedFunctionalGroupsSequence')[0];

@@ -3,13 +3,23 @@
  * instance, a frame of an enhanced multi-frame instance (per-frame / shared functional groups, PS3.3 C.7.6.16),
  * or a tile of a Siemens mosaic. Volume assembly works on records only.
  */
-import type { Dataset, DicomFile } from '../dicom/model.ts';
+import type { DicomFile, ReadonlyDataset } from '../dicom/model.ts';
 import { add, cross, normalize, scale, type Vec3 } from '../geometry/affine.ts';
 import type { SlicePlane } from '../geometry/stack.ts';
 import { csaNumbers, parseCsa } from './csa.ts';
 
-export interface SliceRecord {
-  file: DicomFile;
+/**
+ * What slice records read of a file: its header, as the full model (a DicomFile) or as an index over bytes that may
+ * be reused for the next file (io/dicom-file.ts HeaderReader; then a record is only read while its header is).
+ */
+export interface HeaderFile {
+  meta: ReadonlyDataset;
+  dataset: ReadonlyDataset;
+  source?: string;
+}
+
+export interface SliceRecord<F extends HeaderFile = DicomFile> {
+  file: F;
   frameIndex: number;
   /** For mosaics: the tile index (0-based) and the tiling. */
   tile?: { index: number; perRow: number };
@@ -42,10 +52,10 @@ function vec3(values: number[]): Vec3 | undefined {
 
 /** The first value of `keyword` in the per-frame item, else in the shared item (functional group macros). */
 function groupValue(
-  frame: Dataset | undefined,
-  shared: Dataset | undefined,
+  frame: ReadonlyDataset | undefined,
+  shared: ReadonlyDataset | undefined,
   sequence: string,
-  read: (ds: Dataset) => number[],
+  read: (ds: ReadonlyDataset) => number[],
 ): number[] {
   for (const group of [frame, shared]) {
     const item = group?.items(sequence)[0];
@@ -66,7 +76,7 @@ const IMAGE_KINDS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^(M|MAGNITUDE)$/, 'M'],
 ];
 
-function imageTypeKey(ds: Dataset, frameType?: string[]): string {
+function imageTypeKey(ds: ReadonlyDataset, frameType?: string[]): string {
   const values = (frameType ?? ds.strings('ImageType')).slice(2).map((value) => value.toUpperCase());
   // Other values (AXIAL, ADD, FFE, ...) vary within one acquisition and do not split it.
   for (const [pattern, kind] of IMAGE_KINDS) if (values.some((value) => pattern.test(value))) return kind;
@@ -78,8 +88,8 @@ function imageTypeKey(ds: Dataset, frameType?: string[]): string {
  * with SS the private Scale Slope (2005,100E). Field maps in Hz keep the displayed (RS / RI) scaling, as dcm2niix.
  */
 function philipsScaling(
-  ds: Dataset,
-  privateItem: Dataset | undefined,
+  ds: ReadonlyDataset,
+  privateItem: ReadonlyDataset | undefined,
   slope: number,
   intercept: number,
   imageType: string,
@@ -95,7 +105,7 @@ function philipsScaling(
  * Series Instance UID, or for files whose UIDs were blanked (seen in anonymised data) the attributes that still
  * tell the series apart: Frame of Reference, Series Number, description, modality.
  */
-export function seriesIdentity(file: DicomFile): string {
+export function seriesIdentity(file: HeaderFile): string {
   const ds = file.dataset;
   const uid = ds.string('SeriesInstanceUID');
   if (uid) return uid;
@@ -108,7 +118,7 @@ export function seriesIdentity(file: DicomFile): string {
   return ['no-series-uid', ...parts].join('|');
 }
 
-export function sliceRecords(file: DicomFile): SliceRecord[] {
+export function sliceRecords<F extends HeaderFile>(file: F): SliceRecord<F>[] {
   const ds = file.dataset;
   const rows = ds.number('Rows');
   const columns = ds.number('Columns');
@@ -124,7 +134,7 @@ export function sliceRecords(file: DicomFile): SliceRecord[] {
   const perFrame = ds.items('PerFrameFunctionalGroupsSequence');
   const shared = ds.items('SharedFunctionalGroupsSequence')[0];
   if (perFrame.length > 0) {
-    return perFrame.flatMap((frame, frameIndex): SliceRecord[] => {
+    return perFrame.flatMap((frame, frameIndex): SliceRecord<F>[] => {
       const position = vec3(
         groupValue(frame, shared, 'PlanePositionSequence', (item) => item.numbers('ImagePositionPatient')),
       );
@@ -211,7 +221,7 @@ export function sliceRecords(file: DicomFile): SliceRecord[] {
     ds.number('RescaleIntercept') ?? 0,
     imageType,
   );
-  const base: SliceRecord = {
+  const base: SliceRecord<F> = {
     ...common,
     frameIndex: 0,
     rows,
@@ -245,7 +255,7 @@ export function sliceRecords(file: DicomFile): SliceRecord[] {
  * the whole mosaic; the first tile's corner is shifted by half the unused mosaic size (as dcm2niix corrects it),
  * and tile t lies t slice steps along the CSA SliceNormalVector.
  */
-function mosaicTiles(ds: Dataset, base: SliceRecord): SliceRecord[] | undefined {
+function mosaicTiles<F extends HeaderFile>(ds: ReadonlyDataset, base: SliceRecord<F>): SliceRecord<F>[] | undefined {
   if (!ds.strings('ImageType').some((value) => value.toUpperCase() === 'MOSAIC')) return undefined;
   const csaBytes = ds.get(0x00291010)?.bytes;
   const csa = csaBytes ? parseCsa(csaBytes) : undefined;
@@ -273,16 +283,16 @@ function mosaicTiles(ds: Dataset, base: SliceRecord): SliceRecord[] | undefined 
   }));
 }
 
-function sliceRecordsWithoutGeometry(
-  file: DicomFile,
-  ds: Dataset,
+function sliceRecordsWithoutGeometry<F extends HeaderFile>(
+  file: F,
+  ds: ReadonlyDataset,
   common: Pick<
-    SliceRecord,
+    SliceRecord<F>,
     'file' | 'seriesInstanceUID' | 'sopInstanceUID' | 'acquisitionNumber' | 'instanceNumber' | 'acquisitionTime'
   >,
   rows: number,
   columns: number,
-): SliceRecord[] {
+): SliceRecord<F>[] {
   const spacing =
     ds.numbers('PixelSpacing').length >= 2 ? ds.numbers('PixelSpacing') : ds.numbers('ImagerPixelSpacing');
   const pixelSpacing: [number, number] =

@@ -1,0 +1,105 @@
+/**
+ * The reference grid of a segmentation from what a user names (io/reference-series.ts): headers read as indexes
+ * into one reused buffer, each file's planes taken before the next read. The grid must equal the one built from the
+ * fully parsed files (core/seg/reference.ts referenceGrid over the loader's files): for a folder with other files in
+ * it, a zip of it, two series, and a DICOMDIR (which goes through the loader).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { writeDicom } from '../../src/core/dicom/writer.ts';
+import { isMedvoxError } from '../../src/core/errors.ts';
+import { makePhantomSeries } from '../../src/core/phantom/index.ts';
+import { type ReferenceGrid, referenceGrid } from '../../src/core/seg/reference.ts';
+import { loadDicomInputs } from '../../src/io/load-dicom.ts';
+import { loadReferenceGrid } from '../../src/io/reference-series.ts';
+import { corpus, requirePeers } from '../support/env.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'medvox-reference-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A phantom series written with names that do not sort in slice order; returns its folder. */
+function writeSeries(folder: string, seed: string, slices = 9): string {
+  mkdirSync(folder, { recursive: true });
+  const files = makePhantomSeries({ rows: 24, columns: 20, slices, modality: 'CT', seed, orientation: 'sagittal' });
+  for (const [index, file] of files.entries()) {
+    writeFileSync(join(folder, `${seed}-${(index * 7) % slices}-${index}.dcm`), writeDicom(file));
+  }
+  return folder;
+}
+
+/** The grid of the loader's fully parsed files (the model path). */
+async function parsedGrid(inputs: string[], seriesInstanceUID?: string): Promise<ReferenceGrid> {
+  const loaded = await loadDicomInputs(inputs, { deferPixelData: true });
+  return referenceGrid(loaded.files, { seriesInstanceUID });
+}
+
+function assertSameGrid(actual: ReferenceGrid, expected: ReferenceGrid): void {
+  const { first: firstActual, ...restActual } = actual;
+  const { first: firstExpected, ...restExpected } = expected;
+  assert.deepEqual(restActual, restExpected);
+  assert.equal(firstActual.source, firstExpected.source);
+  assert.deepEqual([...firstActual.dataset.keys()], [...firstExpected.dataset.keys()]);
+  assert.deepEqual(firstActual.dataset.strings('PatientName'), firstExpected.dataset.strings('PatientName'));
+}
+
+test('a folder: the same grid as from the parsed files; other files skipped, a damaged one a warning', async () => {
+  const folder = writeSeries(join(scratch, 'one'), 'one');
+  const expected = await parsedGrid([folder]);
+  writeFileSync(join(folder, 'notes.txt'), 'not DICOM\n');
+  // A DICOM file cut inside its header.
+  const whole = writeDicom(makePhantomSeries({ rows: 24, columns: 20, slices: 2, seed: 'cut' })[0]!);
+  writeFileSync(join(folder, 'cut.dcm'), whole.subarray(0, 300));
+  const { grid, warnings } = await loadReferenceGrid(folder);
+  assertSameGrid(grid, expected);
+  assert.equal(grid.slices.length, 9);
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /cut\.dcm/);
+  // The first slice (lowest along the normal) is the one whose attributes a SEG copies.
+  assert.deepEqual(grid.first.dataset.numbers('ImagePositionPatient'), grid.slices[0]!.position);
+});
+
+test('a zip of the folder gives the same grid', async (t) => {
+  if (!requirePeers(t, 'zip')) return;
+  const folder = writeSeries(join(scratch, 'zipped'), 'zipped');
+  const zip = join(scratch, 'zipped.zip');
+  execFileSync('zip', ['-q', '-r', zip, '.'], { cwd: folder });
+  const { grid, warnings } = await loadReferenceGrid(zip);
+  const fromFolder = (await loadReferenceGrid(folder)).grid;
+  assert.deepEqual(warnings, []);
+  const { first, ...rest } = grid;
+  const { first: folderFirst, ...folderRest } = fromFolder;
+  assert.deepEqual(rest, folderRest);
+  assert.match(first.source ?? '', /zipped\.zip!\//);
+  assert.deepEqual(first.dataset.numbers('ImagePositionPatient'), folderFirst.dataset.numbers('ImagePositionPatient'));
+});
+
+test('two series: a typed error naming both, or the one asked for', async () => {
+  const a = writeSeries(join(scratch, 'two', 'a'), 'series-a', 5);
+  writeSeries(join(scratch, 'two', 'b'), 'series-b', 7);
+  const both = join(scratch, 'two');
+  await assert.rejects(loadReferenceGrid(both), (error: unknown) => {
+    assert.ok(isMedvoxError(error) && error.code === 'GEOMETRY_INCONSISTENT');
+    assert.match(
+      error.message,
+      /2 image stacks: .*\(5 slices\); .*\(7 slices\)|2 image stacks: .*\(7 slices\); .*\(5 slices\)/,
+    );
+    return true;
+  });
+  const wanted = (await loadReferenceGrid(a)).grid.seriesInstanceUID!;
+  const { grid } = await loadReferenceGrid(both, { seriesInstanceUID: wanted });
+  assertSameGrid(grid, await parsedGrid([both], wanted));
+  assert.equal(grid.slices.length, 5);
+});
+
+test('a DICOMDIR names its files: the series asked for, as from its folder', async (t) => {
+  if (!requirePeers(t)) return;
+  const root = corpus('curation/pydicom_dicomdir_tree');
+  const folder = (await loadReferenceGrid(`${root}/77654033`)).grid;
+  const { grid } = await loadReferenceGrid(`${root}/DICOMDIR`, { seriesInstanceUID: folder.seriesInstanceUID });
+  assertSameGrid(grid, folder);
+  assert.deepEqual(grid.dims, [16, 16, 4]);
+});
