@@ -131,7 +131,7 @@ function fileValue(path: string, start: number, length: number): DeferredValue {
       closeSync(fd);
     }
   };
-  return deferredValue(length, readInto, { path, start });
+  return deferredValue(length, readInto, { file: { path, start } });
 }
 
 const PIXEL_TAGS = new Set([PIXEL_DATA, 0x7fe00008, 0x7fe00009]);

@@ -3,7 +3,7 @@
  * land in order, a value larger than the write chunk included; a failing producer leaves nothing behind.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,6 +61,50 @@ test('a value that cannot be produced: IO_ERROR naming the file, no file left be
       (error: unknown) => isMedvoxError(error) && error.code === 'IO_ERROR' && error.file === path,
     );
     assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a mostly-zero value is written as its non-zero ranges and holes: the same bytes, fewer blocks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'medvox-atomic-'));
+  try {
+    // 12 MiB of zeros but for 400 ranges of 3,000 bytes (some overlapping, one at the very start, none at the end).
+    const length = 12 * 1024 * 1024;
+    const ranges: Array<[number, number]> = [[0, 100]];
+    for (let n = 1; n < 400; n++) ranges.push([n * 30_000, n * 30_000 + 3_000]);
+    ranges.push([399 * 30_000 + 2_000, 399 * 30_000 + 5_000]);
+    const dense = new Uint8Array(length);
+    for (const [start, end] of ranges) for (let i = start; i < end; i++) dense[i] = (i % 251) + 1;
+    const value = deferredValue(
+      length,
+      (offset, targets) => {
+        let at = offset;
+        for (const target of targets) {
+          target.set(dense.subarray(at, at + target.length));
+          at += target.length;
+        }
+      },
+      { nonZeroRanges: () => ranges },
+    );
+    const header = new Uint8Array([9, 8, 7]);
+    const path = join(dir, 'sparse.bin');
+    await writeFileAtomic(path, [header, value]);
+    assert.ok(readFileSync(path).equals(Buffer.concat([header, dense])));
+    assert.equal(statSync(path).size, length + 3);
+    // Where the file system keeps holes (ext4, xfs, btrfs, tmpfs do), the zeros took no blocks.
+    const probe = join(dir, 'probe.bin');
+    await writeFileAtomic(probe, [
+      deferredValue(
+        1 << 20,
+        (_, targets) => {
+          for (const target of targets) target.fill(0);
+        },
+        { nonZeroRanges: () => [] },
+      ),
+    ]);
+    if (statSync(probe).blocks * 512 < 1 << 20) assert.ok(statSync(path).blocks * 512 < length / 2, 'holes');
+    assert.deepEqual(readdirSync(dir).sort(), ['probe.bin', 'sparse.bin']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -120,17 +120,22 @@ export interface DeferredValue {
   read(): Uint8Array;
   /** Where the value lies when it is a range of a file on disk (the value's first byte at `start`). */
   readonly file?: { readonly path: string; readonly start: number };
+  /**
+   * For a value that is mostly zeros: the byte ranges [start, end) that may hold anything else, ascending and
+   * disjoint; every byte outside them is zero. A file writer may write only these and leave the rest as holes.
+   */
+  readonly nonZeroRanges?: () => Iterable<readonly [number, number]>;
 }
 
 /** A DeferredValue from its length and its range reader; `read()` is the whole value through `readInto`. */
 export function deferredValue(
   length: number,
   readInto: (offset: number, targets: readonly Uint8Array[]) => void,
-  file?: { path: string; start: number },
+  more: Pick<DeferredValue, 'file' | 'nonZeroRanges'> = {},
 ): DeferredValue {
   return {
     length,
-    ...(file ? { file } : {}),
+    ...more,
     readInto,
     read: () => {
       const bytes = new Uint8Array(length);

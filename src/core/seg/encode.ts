@@ -322,7 +322,23 @@ export function binaryPixelData(
       at += target.length;
     }
   };
-  return deferredValue(length, readInto);
+  // Each frame's bits lie in the rows between its first and last run: whole bytes around them.
+  function* nonZeroRanges(): Generator<readonly [number, number]> {
+    for (let f = 0; f < frames.length; f++) {
+      const found = frameRuns[f];
+      if (!found) continue;
+      const { rows: runRows, sliceStart } = found.runs;
+      let low = rows;
+      let high = -1;
+      for (let n = sliceStart[found.k]!; n < sliceStart[found.k + 1]!; n++) {
+        const row = rows - 1 - runRows[n]!;
+        if (row < low) low = row;
+        if (row > high) high = row;
+      }
+      yield [Math.floor((f * frameBits + low * columns) / 8), Math.ceil((f * frameBits + (high + 1) * columns) / 8)];
+    }
+  }
+  return deferredValue(length, readInto, { nonZeroRanges });
 }
 
 /**

@@ -70,6 +70,22 @@ for (const [columns, rows, slices] of [
         const value = binaryPixelData(scan, dims, frames);
         assert.equal(value.length, expected.length);
         assert.deepEqual(value.read(), expected);
+        // Every byte outside the ranges said to hold bits is zero; the ranges ascend; a frame with bits has one.
+        const whole = value.read();
+        const inside = new Uint8Array(whole.length);
+        let last = 0;
+        let ranges = 0;
+        for (const [start, end] of value.nonZeroRanges!()) {
+          assert.ok(start >= Math.max(0, last - 1) && end > start && end <= whole.length, `range ${start}-${end}`);
+          inside.fill(1, start, end);
+          last = end;
+          ranges++;
+        }
+        assert.ok(
+          whole.every((byte, i) => byte === 0 || inside[i] === 1),
+          'a set bit outside the ranges',
+        );
+        assert.equal(ranges, new Set(frames.filter(({ label, k }) => scan.slices.get(label)![k])).size);
         // Uneven pieces, starting anywhere: a writer produces the value a chunk at a time.
         const pieces = [1, 7, 13, 5, 64, 3].map((n) => new Uint8Array(n));
         for (let offset = 0; offset < value.length; ) {
