@@ -1,10 +1,12 @@
 /**
- * Native grey slices copied from their DICOM files into a .nii file, synchronously: read the frame, flip its rows
- * and mask it to Bits Stored (core/volume/native-rows.ts, as the volume reader does), write it at its place. Used by
- * this thread and by slice-worker.ts, which take slices from one shared counter (slice-copier.ts); so this module
- * imports only small ones, and the worker's bundle stays small.
+ * Native grey slices read from their DICOM files, synchronously: read the frame, flip its rows and mask it to Bits
+ * Stored (core/volume/native-rows.ts, as the volume reader does), then either write it at its place in a .nii file or
+ * gather consecutive slices into one gzip member (.nii.gz). Used by this thread and by slice-worker.ts, which take
+ * slices or members from one shared counter (slice-copier.ts); so this module imports only small ones, and the
+ * worker's bundle stays small.
  */
 import { closeSync, writeSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { MedvoxError } from '../core/errors.ts';
 import {
   clampToBitsStored,
@@ -92,12 +94,54 @@ export function copyFileSlice(job: FileSliceJob, index: number, fd: number, scra
   return max;
 }
 
+/** How a .nii.gz volume's slices are cut into gzip members: `perMember` consecutive slices (fewer in the last). */
+export interface MemberCut {
+  perMember: number;
+  /** zlib level. */
+  level: number;
+  /** Members of the job: ceil(frames / perMember). */
+  members: number;
+}
+
+/** Reused buffer of one thread for the slices of a member. */
+export function memberBuffer(job: FileSliceJob, cut: MemberCut): Uint8Array {
+  return new Uint8Array(job.rows * job.columns * job.bytesPerSample * cut.perMember);
+}
+
 /**
- * The claim loop of both threads: take items (the slices of a .nii) from the counter in `state` and do each (`work`,
- * which returns the largest value of unsigned 16-bit data, else 0) until all `count` are taken. Every item taken
- * counts in DONE, done or not (so that a thread waiting for the others knows when nothing writes any more); `failed`
- * decides what a failure does: return to go on (the worker), throw to stop (this thread). `publishMax` stores the
- * running maximum in WORKER_MAX before each item counts as done. Returns the maximum and how many items `work` did.
+ * Member `member` of `job` as one gzip member: its slices read into `buffer` (rows flipped, masked: readFileSlice),
+ * then compressed on this thread. Returns the member and the largest value of unsigned 16-bit data. A slice that
+ * cannot be read throws an IO_ERROR naming its file.
+ */
+export function gzipFileMember(
+  job: FileSliceJob,
+  member: number,
+  cut: MemberCut,
+  buffer: Uint8Array,
+  scratch: SliceScratch,
+): { bytes: Uint8Array; max: number } {
+  const sliceBytes = job.rows * job.columns * job.bytesPerSample;
+  const first = member * cut.perMember;
+  const count = Math.min(cut.perMember, job.frames.length - first);
+  let max = 0;
+  for (let i = 0; i < count; i++) {
+    const target = buffer.subarray(i * sliceBytes, (i + 1) * sliceBytes);
+    max = Math.max(max, readFileSlice(job, first + i, target, scratch));
+  }
+  const bytes = gzipSync(buffer.subarray(0, count * sliceBytes), { level: cut.level, chunkSize: GZIP_OUTPUT_CHUNK });
+  return { bytes, max };
+}
+
+/** Output pieces of zlib (not its 16 KiB: fewer, larger pieces to join). */
+const GZIP_OUTPUT_CHUNK = 256 * 1024;
+
+/**
+ * The claim loop of both threads: take items (the slices of a .nii, or the members of a .nii.gz) from the counter in
+ * `state` and do each (`work`, which returns the largest value of unsigned 16-bit data, else 0) until all `count` are
+ * taken. Every item taken counts in DONE, done or not (so that a thread waiting for the others knows when nothing
+ * writes any more); `failed` decides what a failure does: return to go on (the worker), throw to stop (this thread).
+ * `publishMax` stores the running maximum in WORKER_MAX before each item counts as done. Returns the maximum and how
+ * many items `work` did.
  */
 export function doTakenItems(
   state: Int32Array,
