@@ -44,7 +44,7 @@ export interface NiftiStream {
   /** Drop the temporary file (after a failure). */
   abort(): void;
   /**
-   * .nii.gz only: take the volume's `sliceCount` slices as gzip members made elsewhere (`SliceCompressor`: a few
+   * .nii.gz only: take the volume's `sliceCount` slices as gzip members made elsewhere (`SliceCopier`: a few
    * consecutive slices each, in slice order) instead of through the sink; `uint16Max` is the largest voxel when
    * `type` is Uint16Array.
    */

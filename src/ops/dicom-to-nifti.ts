@@ -28,12 +28,18 @@ import { DecodePool } from '../io/decode-pool.ts';
 import { loadDicomInputs } from '../io/load-dicom.ts';
 import { DEFAULT_GZIP_LEVEL, writeNiftiFile } from '../io/nifti-file.ts';
 import { openNiftiStream } from '../io/nifti-stream.ts';
-import { SliceCompressor } from '../io/slice-compressor.ts';
 import { SliceCopier } from '../io/slice-copier.ts';
 import { MEDVOX_VERSION } from '../version.ts';
 
-/** Files with native pixel data in them before a .nii conversion starts its slice-copy worker (~25 ms to start). */
+/** Files with native pixel data in them before a conversion starts its slice worker (~25 ms to start). */
 const COPIER_START_FILES = 64;
+/** Uncompressed bytes per gzip member of slices compressed by two threads (whole slices; at least one). */
+const MEMBER_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest volume (uncompressed) whose gzip members are made by two threads: they are held until all are made and
+ * written in order. Larger volumes stream (bounded memory).
+ */
+const MEMBERS_IN_MEMORY = 1024 * 1024 * 1024;
 
 export interface Progress {
   phase: 'scan' | 'read' | 'convert' | 'write';
@@ -87,13 +93,10 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
   const report = options.onProgress ?? (() => {});
   await ensureDirectory(options.outputDir);
   report({ phase: 'scan', done: 0, total: 0 });
-  // .nii.gz: slices start compressing on the other CPU while later headers are read (see SliceCompressor).
   const extension = options.gzip === false ? '.nii' : '.nii.gz';
-  const ahead =
-    extension === '.nii.gz' && !options.equalise && !options.tilt ? new SliceCompressor(DEFAULT_GZIP_LEVEL) : undefined;
-  // .nii: slices still in their files are copied by two threads (see SliceCopier); its worker starts once enough
-  // such files were seen to repay its start-up.
-  const copier = extension === '.nii' && !options.equalise && !options.tilt ? new SliceCopier() : undefined;
+  // Slices still in their files are copied (.nii) or compressed (.nii.gz) by two threads (see SliceCopier); its
+  // worker starts once enough such files were seen to repay its start-up.
+  const copier = !options.equalise && !options.tilt ? new SliceCopier() : undefined;
   let pixelsInFiles = 0;
   const loaded = await loadDicomInputs(options.inputs, {
     deferPixelData: true,
@@ -102,7 +105,6 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
       if (copier && file.dataset.get(0x7fe00010)?.deferred?.file && ++pixelsInFiles === COPIER_START_FILES) {
         copier.start();
       }
-      return ahead?.offer(file);
     },
   });
   const result: DicomToNiftiResult = {
@@ -133,7 +135,7 @@ export async function dicomToNifti(options: DicomToNiftiOptions): Promise<DicomT
         const plan = planVolumes(files, undefined, { releasePixelData: true });
         result.skipped.push(...plan.skipped);
         for (const volume of plan.volumes) {
-          const output = await writeVolume(volume, files, options, names, extension, decode, ahead, copier);
+          const output = await writeVolume(volume, files, options, names, extension, decode, copier);
           result.outputs.push(output);
           report({ phase: 'write', done: result.outputs.length, total: 0, message: output.nifti });
         }
@@ -217,7 +219,6 @@ async function writeVolume(
   names: UniqueNames,
   extension: string,
   decode: FrameDecoder,
-  ahead: SliceCompressor | undefined,
   copier: SliceCopier | undefined,
 ): Promise<ConvertedVolume> {
   const { volume } = planned;
@@ -293,13 +294,27 @@ async function writeVolume(
       derived.Tilt = await writeDerived(untilted, whole, `${name}_Tilt`, name + extension, how, options, extension);
     }
   } else {
-    // Streamed: slices go from the DICOM files to the NIfTI file as they are read.
-    // The sidecar is built while the first chunks compress or write on the thread pool: the event loop runs it
-    // when the slice loop first waits for them (it needs no pixel data; the loop releases only pixel elements).
+    // Streamed: slices go from the DICOM files to the NIfTI file without the volume ever being in memory whole.
     const stream = await openNiftiStream(nifti, { gzip: extension === '.nii.gz' });
     try {
       const inFiles = copier ? planned.fileFrames() : undefined;
-      if (inFiles) {
+      const sliceBytes = inFiles ? inFiles.rows * inFiles.columns * inFiles.bytesPerSample : 0;
+      if (inFiles && extension === '.nii.gz' && sliceBytes * inFiles.frames.length <= MEMBERS_IN_MEMORY) {
+        // Slices still in their files: the worker starts compressing members of them while this thread builds the
+        // sidecar, then both do (SliceCopier); the members are written in order.
+        const { type, rows, columns, bytesPerSample, frames } = inFiles;
+        let built: Sidecar | undefined;
+        const made = await copier!.gzipMembers(
+          { rows, columns, bytesPerSample, voxOffset: 0, frames },
+          Math.max(1, Math.floor(MEMBER_BYTES / sliceBytes)),
+          DEFAULT_GZIP_LEVEL,
+          () => {
+            built = makeSidecar();
+          },
+        );
+        stream.adopt(type, rows * columns, frames.length, made.members, made.uint16Max);
+        sidecar = built ?? makeSidecar();
+      } else if (inFiles && extension === '.nii') {
         // .nii, slices still in their files: the worker starts copying them while this thread builds the sidecar,
         // then both copy (SliceCopier).
         const { type, rows, columns, bytesPerSample, frames } = inFiles;
@@ -313,21 +328,8 @@ async function writeVolume(
         );
         sidecar = built ?? makeSidecar();
       } else {
-        // Slices compressed ahead while the headers were read, when they cover the volume; else read them now.
-        const adopting = ahead?.adoptable(planned, bySource);
-        const reading = adopting
-          ? adopting.then((adopted) =>
-              adopted
-                ? stream.adopt(
-                    adopted.type,
-                    adopted.sliceElements,
-                    adopted.sliceCount,
-                    adopted.members,
-                    adopted.uint16Max,
-                  )
-                : planned.read(stream.sink, decode),
-            )
-          : planned.read(stream.sink, decode);
+        // Read now, slice by slice; the sidecar is built while the first chunks compress or write.
+        const reading = planned.read(stream.sink, decode);
         reading.catch(() => {}); // awaited below, after the sidecar
         await new Promise((resolve) => setImmediate(resolve));
         sidecar = makeSidecar();

@@ -1,14 +1,15 @@
 /**
- * SliceCopier (.nii conversions): slices still in their files are copied into the .nii by this thread and a worker
- * sharing one counter. What lands in the file must be exactly what the streaming path reads into a volume (rows
- * flipped, masked or sign-extended to Bits Stored), whichever thread copied which slice; a file that cannot be read
- * fails with its name, only once no thread writes any more.
+ * SliceCopier: slices still in their files are copied into a .nii, or made into gzip members for a .nii.gz, by this
+ * thread and a worker sharing one counter. What lands in the file (or the members) must be exactly what the
+ * streaming path reads into a volume (rows flipped, masked or sign-extended to Bits Stored), whichever thread did
+ * which slice; a file that cannot be read fails with its name, only once no thread writes any more.
  */
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { Dataset, DicomFile } from '../../src/core/dicom/model.ts';
 import { writeDicom } from '../../src/core/dicom/writer.ts';
 import { MedvoxError } from '../../src/core/errors.ts';
@@ -94,6 +95,9 @@ for (const { name, ...options } of cases) {
     const alone = await copyToFile(job, new SliceCopier());
     assert.ok(alone.bytes.equals(wanted), 'this thread alone');
     assert.deepEqual([alone.workerSlices, alone.uint16Max], [0, uint16Max]);
+    const members = await new SliceCopier().gzipMembers(job, 5, 1);
+    assert.ok(gunzipSync(Buffer.concat(members.members)).equals(wanted), 'members made by this thread alone');
+    assert.deepEqual([members.workerMembers, members.uint16Max], [0, uint16Max]);
 
     const copier = new SliceCopier();
     try {
@@ -105,6 +109,15 @@ for (const { name, ...options } of cases) {
       assert.equal(shared.uint16Max, uint16Max);
       const again = await copyToFile(job, copier);
       assert.ok(again.bytes.equals(wanted), 'both threads, second job of the same worker');
+      // .nii.gz: members of 5 slices (3 of 12 slices: 5, 5, 2), each a gzip member of consecutive slices.
+      const byWorker = await copier.gzipMembers(job, 5, 1, sleep(500));
+      assert.equal(byWorker.workerMembers, 3, 'the worker made every member while this thread slept');
+      const byBoth = await copier.gzipMembers(job, 5, 1);
+      for (const made of [byWorker, byBoth]) {
+        assert.equal(made.members.length, 3);
+        assert.ok(gunzipSync(Buffer.concat(made.members)).equals(wanted), 'the members hold the slices in order');
+        assert.equal(made.uint16Max, uint16Max);
+      }
     } finally {
       await copier.close();
     }
@@ -118,15 +131,27 @@ test('a file cut short after planning: IO_ERROR naming it, from this thread or t
   const isCut = (error: unknown) =>
     error instanceof MedvoxError && error.code === 'IO_ERROR' && error.file === paths[7];
   await assert.rejects(copyToFile(job, new SliceCopier()), isCut);
+  await assert.rejects(new SliceCopier().gzipMembers(job, 5, 1), isCut);
   const copier = new SliceCopier();
   try {
     copier.start();
     await copier.ready();
     await assert.rejects(copyToFile(job, copier, sleep(500)), isCut);
+    await assert.rejects(copier.gzipMembers(job, 5, 1, sleep(500)), isCut);
     // The worker goes on with the next volume.
-    const good = jobOf(plan(series('after-cut', { signed: true, bitsStored: 16, value: (s, i) => s - i })));
+    const goodPlan = plan(series('after-cut', { signed: true, bitsStored: 16, value: (s, i) => s - i }));
+    const good = jobOf(goodPlan);
     const next = await copyToFile(good, copier, sleep(500));
     assert.equal(next.workerSlices, good.frames.length);
+    // This thread fails while the worker may still be making members of the cut volume: those late members must
+    // not end up in the next volume's.
+    const expected = await readVolume(goodPlan);
+    const wanted = Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength);
+    for (let round = 0; round < 3; round++) {
+      await assert.rejects(copier.gzipMembers(job, 1, 1), isCut);
+      const members = await copier.gzipMembers(good, 1, 1);
+      assert.ok(gunzipSync(Buffer.concat(members.members)).equals(wanted), 'members of the next volume only');
+    }
   } finally {
     await copier.close();
   }
@@ -140,8 +165,12 @@ test('a stopped worker leaves its slices to this thread', async () => {
   await copier.ready();
   await copier.close();
   const copied = await copyToFile(jobOf(planned), copier);
-  assert.ok(copied.bytes.equals(Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength)));
+  const wanted = Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength);
+  assert.ok(copied.bytes.equals(wanted));
   assert.equal(copied.workerSlices, 0);
+  const members = await copier.gzipMembers(jobOf(planned), 4, 1);
+  assert.ok(gunzipSync(Buffer.concat(members.members)).equals(wanted));
+  assert.equal(members.workerMembers, 0);
 });
 
 test('an output that cannot be written: IO_ERROR "cannot write" (the NIfTI stream names its file), from either thread', async () => {

@@ -135,7 +135,7 @@ export interface PlannedVolume {
   volume: Omit<Volume, 'data'>;
   /**
    * Every slice is frame 0 of its own file, grey, with one rescale for all: `read` puts each file's stored values in
-   * the sink, so a slice made by `nativeSliceOf` before planning is exactly the slice `read` would give.
+   * the sink (and `fileFrames` may give them).
    */
   storedValues: boolean;
   /**
@@ -506,36 +506,6 @@ function copyNative(frame: NativeFrame, target: PixelArray, base: number, record
     }
   }
   clampToBitsStored(target as StoredArray, base, base + rows * columns, frame.bitsStored, frame.signed);
-}
-
-/** Frame 0 of a file as a volume slice: its array type, its size, and a reader into a given array. */
-export interface NativeSlice {
-  type: PixelArrayConstructor;
-  elements: number;
-  /** Size of the slice in bytes. */
-  bytes: number;
-  /** Fill `target` (`elements` long, of `type`) with the slice: rows flipped, masked to Bits Stored. */
-  readInto(target: PixelArray): void;
-}
-
-/**
- * Frame 0 of a native (uncompressed) grey file, prepared exactly as `read` prepares it for a volume whose
- * `storedValues` is true; undefined for anything else (compressed, colour, float, too short). For work that starts
- * before a series is planned: the converter compresses slices while later headers are still being read.
- */
-export function nativeSliceOf(file: DicomFile): NativeSlice | undefined {
-  const rows = file.dataset.number('Rows');
-  const columns = file.dataset.number('Columns');
-  if (!rows || !columns) return undefined;
-  const place: FramePlace = { file, frameIndex: 0, rows, columns };
-  const frame = nativeFrame(place);
-  if (!frame) return undefined;
-  return {
-    type: frame.type,
-    elements: rows * columns,
-    bytes: rows * columns * frame.bytesPerSample,
-    readInto: (target) => copyNative(frame, target, 0, place),
-  };
 }
 
 let scratch: { buffer: RowBuffer; rowBytes: number } | undefined;

@@ -3,8 +3,6 @@ export {
   assembleVolumes,
   type FileFrames,
   type FrameDecoder,
-  type NativeSlice,
-  nativeSliceOf,
   type PixelArrayConstructor,
   type PlannedVolume,
   planVolumes,
