@@ -1,7 +1,8 @@
 /**
  * `npm run bench:convert`: medvox convert --dicom2nifti against dcm2niix in the same run, on a synthetic 300-slice
  * 512x512 int16 CT and its JPEG-lossless copy (made with gdcmconv here). Five runs each (BENCH_RUNS), after a
- * warm-up, alternating which tool goes first; medians and ratios:
+ * warm-up, back to back, alternating which tool goes first; medians, and ratios as the median of the runs' own
+ * ratios (bench/support.ts pairedRatio; the ratio of the medians is printed beside it):
  *   DICOM -> .nii       medvox / dcm2niix -z n   (target <= 1.0)
  *   DICOM -> .nii.gz    medvox / dcm2niix -z y   (target <= 0.5)
  *   JPEG lossless -> .nii  medvox / dcm2niix -z n (target <= 1.0)
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { buildCli, median, startupNote, toolEnv, writeSyntheticCt } from './support.ts';
+import { buildCli, median, pairedRatio, startupNote, toolEnv, writeSyntheticCt } from './support.ts';
 
 const slices = Number(process.env.BENCH_SLICES ?? 300);
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -80,9 +81,9 @@ try {
       rmSync(outA, { recursive: true, force: true });
       rmSync(outB, { recursive: true, force: true });
     }
-    const ratio = median(ours) / median(theirs);
+    const ratio = pairedRatio(ours, theirs);
     console.log(
-      `${label.padEnd(24)} medvox ${median(ours).toFixed(0).padStart(6)} ms  dcm2niix ${median(theirs).toFixed(0).padStart(6)} ms  ratio ${ratio.toFixed(2)}  medvox peak RSS ${(rss / 1024).toFixed(0)} MiB = ${(rss / 1024 / volumeMiB).toFixed(2)}x the volume`,
+      `${label.padEnd(24)} medvox ${median(ours).toFixed(0).padStart(6)} ms  dcm2niix ${median(theirs).toFixed(0).padStart(6)} ms  ratio ${ratio.toFixed(2)} (of medians ${(median(ours) / median(theirs)).toFixed(2)})  medvox peak RSS ${(rss / 1024).toFixed(0)} MiB = ${(rss / 1024 / volumeMiB).toFixed(2)}x the volume`,
     );
   }
   const note = startupNote();

@@ -16,6 +16,15 @@ export function buildCli(): void {
 
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/**
+ * The ratio of two tools timed back to back in each run: the median of the runs' own ratios. This 2-CPU machine's
+ * load moves both tools' times by 10-30% from one run to the next; the two runs of a pair share their moment, so a
+ * pair's ratio is steadier than the ratio of two medians taken over different moments (benchmarks print both).
+ */
+export function pairedRatio(ours: readonly number[], theirs: readonly number[]): number {
+  return median(ours.map((ms, run) => ms / theirs[run]!));
+}
+
 /** `slices` 512x512 int16 CT slices of the asymmetric phantom, written as explicit VR little endian files. */
 export function writeSyntheticCt(dir: string, slices: number): void {
   const files = makePhantomSeries({
