@@ -371,14 +371,18 @@ function perFrameGroups(
   const contentTemplate = encoded[0]!;
   const perSlice = new Map(slices.map((k, n) => [k, [encoded[1 + 2 * n]!, encoded[2 + 2 * n]!] as const]));
   const perSegment = new Map(segments.map((segment, n) => [segment, encoded[1 + 2 * slices.length + n]!]));
-  // The UL value comes right before the Frame Content item's and sequence's 8-byte delimiters.
-  const valuesAt = contentTemplate.length - 16 - 4 * indexValues;
-  const items = frames.map(({ segment, k }) => {
+  // The UL value comes right before the Frame Content item's and sequence's 8-byte delimiters. Every frame's copy
+  // lies in one buffer (not a small buffer each).
+  const size = contentTemplate.length;
+  const valuesAt = size - 16 - 4 * indexValues;
+  const contents = new Uint8Array(size * frames.length);
+  const values = new DataView(contents.buffer);
+  const items = frames.map(({ segment, k }, f) => {
     const [derivation, position] = perSlice.get(k)!;
-    const frameContent = contentTemplate.slice();
-    const values = new DataView(frameContent.buffer, valuesAt, 4 * indexValues);
-    if (type === 'BINARY') values.setUint32(0, segment + 1, true);
-    values.setUint32(4 * (indexValues - 1), k + 1, true);
+    const frameContent = contents.subarray(f * size, (f + 1) * size);
+    frameContent.set(contentTemplate);
+    if (type === 'BINARY') values.setUint32(f * size + valuesAt, segment + 1, true);
+    values.setUint32(f * size + valuesAt + 4 * (indexValues - 1), k + 1, true);
     return type === 'BINARY'
       ? [derivation, frameContent, position, perSegment.get(segment)!]
       : [derivation, frameContent, position];
