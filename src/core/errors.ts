@@ -140,6 +140,11 @@ export function isMedvoxError(error: unknown): error is MedvoxError {
   return error instanceof MedvoxError;
 }
 
+/** A file that is not DICOM at all (empty, or no DICOM structure): skipped by scans, not reported as damaged. */
+export function isNotDicom(error: unknown): boolean {
+  return error instanceof MedvoxError && (error.code === 'NOT_DICOM' || error.code === 'EMPTY_FILE');
+}
+
 /** Wrap anything thrown into a MedvoxError, keeping an existing one (and attaching the file name). */
 export function toMedvoxError(error: unknown, file?: string): MedvoxError {
   if (error instanceof MedvoxError) return file ? error.withFile(file) : error;

@@ -10,7 +10,7 @@ import {
   type ReadonlyDataset,
 } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom, readDicomHead, readDicomPrefix } from '../core/dicom/reader.ts';
-import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { isNotDicom, MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { openForReading, readFully, readSome, readUpTo } from './file-read.ts';
 
 export async function readDicomFile(path: string, options: Omit<ReadOptions, 'source'> = {}): Promise<DicomFile> {
@@ -258,7 +258,7 @@ export class HeaderReader {
       scan = this.scanner.scan(bytes, { source, untilTag, complete });
     } catch (error) {
       // A damaged file: the reader decides what it is (it tolerates some defects) and words the error.
-      if (error instanceof MedvoxError && (error.code === 'EMPTY_FILE' || error.code === 'NOT_DICOM')) throw error;
+      if (isNotDicom(error)) throw error;
       return readDicom(bytes, { source, untilTag });
     }
     if (scan.kind === 'header') return scan.header;

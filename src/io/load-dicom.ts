@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DicomFile, ReadonlyDataset } from '../core/dicom/model.ts';
 import { type ReadOptions, readDicom } from '../core/dicom/reader.ts';
-import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { isNotDicom, MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { detachFile, readDicomFileHeadFirst } from './dicom-file.ts';
 import { type InputFile, listInputs } from './scan.ts';
 
@@ -54,7 +54,7 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
         slots[index] = file;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
-        slots[index] = typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE' ? 'not-dicom' : typed;
+        slots[index] = isNotDicom(typed) ? 'not-dicom' : typed;
       }
       if (file && onHeadFirst) await onHeadFirst(file);
       onFile?.(++done);
@@ -72,7 +72,7 @@ export async function loadDicomInputs(inputs: readonly string[], options: LoadOp
         slots[index] = file;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
-        slots[index] = typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE' ? 'not-dicom' : typed;
+        slots[index] = isNotDicom(typed) ? 'not-dicom' : typed;
       }
       onFile?.(++done);
     }

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { datasetFromJson } from '../core/dicom/json.ts';
 import { type DicomFile, TransferSyntax } from '../core/dicom/model.ts';
 import { readDicom } from '../core/dicom/reader.ts';
-import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { isNotDicom, MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { type ReferenceGrid, ReferencePlanes, referenceGrid } from '../core/seg/reference.ts';
 import { instanceJson, isSidecar, type Sidecar } from '../core/sidecar/sidecar.ts';
 import { type FileHeader, HEAD_CHUNK, HeaderReader, readDicomFileHeadFirst } from './dicom-file.ts';
@@ -75,7 +75,7 @@ async function readPlanes(
       header = input.path !== undefined ? reader.read(input.path) : reader.fromBytes(await input.read(), input.name);
     } catch (error) {
       const typed = toMedvoxError(error, input.name);
-      if (typed.code !== 'NOT_DICOM' && typed.code !== 'EMPTY_FILE') warnings.push(typed.describe());
+      if (!isNotDicom(typed)) warnings.push(typed.describe());
       continue;
     }
     if (isDicomdir(header)) return undefined;

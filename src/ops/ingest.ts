@@ -10,7 +10,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { datasetToJson } from '../core/dicom/json.ts';
 import type { DicomFile } from '../core/dicom/model.ts';
 import { readDicom, readDicomPrefix } from '../core/dicom/reader.ts';
-import { MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { isNotDicom, MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { readSegmentItem } from '../core/seg/segments.ts';
 import { openForReading, readFully } from '../io/file-read.ts';
 import type { InputFile } from '../io/scan.ts';
@@ -420,7 +420,7 @@ export async function ingestFiles(
   let done = 0;
   const reportFailure = (error: unknown, name: string): void => {
     const typed = toMedvoxError(error, name);
-    if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(name);
+    if (isNotDicom(typed)) result.notDicom.push(name);
     else result.failed.push(typed);
   };
   const cancelled = (): void => {

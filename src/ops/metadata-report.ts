@@ -8,7 +8,7 @@
  * download for a study, a query result or a dataset (give the files, or a folder and `studyInstanceUID`).
  */
 import { extname } from 'node:path';
-import { type MedvoxError, toMedvoxError } from '../core/errors.ts';
+import { isNotDicom, type MedvoxError, toMedvoxError } from '../core/errors.ts';
 import { InstanceRows } from '../core/metadata/instance-rows.ts';
 import { loadMrConfig, type MrCleanConfig } from '../core/metadata/mr-config.ts';
 import { MR_CLEANED_COLUMNS, MrSeriesCollector, mrCleanedCells } from '../core/metadata/mr-series.ts';
@@ -130,7 +130,7 @@ export async function metadataReport(options: MetadataReportOptions): Promise<Me
         outcome = header instanceof Promise ? await header : header;
       } catch (error) {
         const typed = toMedvoxError(error, input.name);
-        if (typed.code === 'NOT_DICOM' || typed.code === 'EMPTY_FILE') result.notDicom.push(input.name);
+        if (isNotDicom(typed)) result.notDicom.push(input.name);
         else result.errors.push(typed);
         continue;
       } finally {

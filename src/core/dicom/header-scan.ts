@@ -4,7 +4,7 @@
  * implicit VR little endian, explicit VR big endian, deflated), stops before `untilTag` (Pixel Data), and works on
  * a prefix of the file: `more` when the prefix ends before the header does.
  */
-import { MedvoxError } from '../errors.ts';
+import { isNotDicom } from '../errors.ts';
 import { FullParseNeeded, type IndexedBytes } from './element-walk.ts';
 import { IndexedDataset, indexElement, indexElements } from './indexed-dataset.ts';
 import { TransferSyntax } from './model.ts';
@@ -86,8 +86,7 @@ export class HeaderScanner {
       return { kind: 'header', header };
     } catch (error) {
       // A prefix may end anywhere: inside an element, a sequence, the meta header.
-      if (!complete && !(error instanceof MedvoxError && (error.code === 'EMPTY_FILE' || error.code === 'NOT_DICOM')))
-        return { kind: 'more' };
+      if (!complete && !isNotDicom(error)) return { kind: 'more' };
       if (error instanceof FullParseNeeded) return { kind: 'parse', reason: error.message };
       throw error;
     }

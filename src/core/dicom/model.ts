@@ -121,8 +121,9 @@ export interface DeferredValue {
   /** Where the value lies when it is a range of a file on disk (the value's first byte at `start`). */
   readonly file?: { readonly path: string; readonly start: number };
   /**
-   * For a value that is mostly zeros: the byte ranges [start, end) that may hold anything else, ascending and
-   * disjoint; every byte outside them is zero. A file writer may write only these and leave the rest as holes.
+   * For a value that is mostly zeros: the byte ranges [start, end) that may hold anything else, in ascending order of
+   * start (neighbours may touch or overlap); every byte outside them is zero. A file writer may write only these
+   * and leave the rest as holes.
    */
   readonly nonZeroRanges?: () => Iterable<readonly [number, number]>;
 }

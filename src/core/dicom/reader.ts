@@ -5,7 +5,7 @@
  * without group length; rejects everything else with a typed MedvoxError.
  */
 import { inflateSync, unzlibSync } from 'fflate';
-import { MedvoxError } from '../errors.ts';
+import { isNotDicom, MedvoxError } from '../errors.ts';
 import { tagToString } from './dictionary.ts';
 import { implicitVR, vrForUN } from './implicit-vr.ts';
 import { type DataElement, Dataset, type DicomFile, isVR, LONG_LENGTH_VRS, TransferSyntax, type VR } from './model.ts';
@@ -59,7 +59,7 @@ export function readDicomPrefix(prefix: Uint8Array, untilTag: number, source?: s
     const { file, stoppedAt } = parse(prefix, { source, untilTag });
     return stoppedAt === undefined ? undefined : file;
   } catch (error) {
-    if (error instanceof MedvoxError && error.code !== 'EMPTY_FILE' && error.code !== 'NOT_DICOM') return undefined;
+    if (error instanceof MedvoxError && !isNotDicom(error)) return undefined;
     throw error;
   }
 }
@@ -86,7 +86,7 @@ export function readDicomHead(
   try {
     parsed = parse(prefix, { source, untilTag: PIXEL_DATA });
   } catch (error) {
-    if (error instanceof MedvoxError && (error.code === 'EMPTY_FILE' || error.code === 'NOT_DICOM')) throw error;
+    if (isNotDicom(error)) throw error;
     return prefix.length >= fileSize ? { kind: 'whole' } : { kind: 'more' };
   }
   const { file, stoppedAt, syntax, deflated } = parsed;
