@@ -2,11 +2,12 @@
  * The reference grid of a segmentation from what a user names (io/reference-series.ts): headers read as indexes
  * into one reused buffer, each file's planes taken before the next read. The grid must equal the one built from the
  * fully parsed files (core/seg/reference.ts referenceGrid over the loader's files): for a folder with other files in
- * it, a zip of it, two series, and a DICOMDIR (which goes through the loader).
+ * it, a zip of it, two series, a DICOMDIR (which goes through the loader) and every corpus series. One difference,
+ * on purpose: a file whose Pixel Data is cut still gives its plane (the headers are whole; a SEG needs no pixels).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -16,7 +17,7 @@ import { makePhantomSeries } from '../../src/core/phantom/index.ts';
 import { type ReferenceGrid, referenceGrid } from '../../src/core/seg/reference.ts';
 import { loadDicomInputs } from '../../src/io/load-dicom.ts';
 import { loadReferenceGrid } from '../../src/io/reference-series.ts';
-import { corpus, requirePeers } from '../support/env.ts';
+import { corpus, corpusSeriesFolders, requirePeers } from '../support/env.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'medvox-reference-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -102,4 +103,51 @@ test('a DICOMDIR names its files: the series asked for, as from its folder', asy
   const { grid } = await loadReferenceGrid(`${root}/DICOMDIR`, { seriesInstanceUID: folder.seriesInstanceUID });
   assertSameGrid(grid, folder);
   assert.deepEqual(grid.dims, [16, 16, 4]);
+});
+
+test('every corpus series: the same grid, warnings and errors as from the parsed files', async (t) => {
+  if (!requirePeers(t)) return;
+  const outcome = async (run: () => Promise<{ grid: ReferenceGrid; warnings: string[] }>) => {
+    try {
+      const { grid, warnings } = await run();
+      const { first, ...rest } = grid;
+      return { rest, first: first.source, warnings: warnings.length };
+    } catch (error) {
+      assert.ok(isMedvoxError(error), String(error));
+      return { code: error.code, message: error.message };
+    }
+  };
+  const folders = [...corpusSeriesFolders()];
+  let grids = 0;
+  for (const folder of folders) {
+    const indexed = await outcome(() => loadReferenceGrid(folder));
+    const parsed = await outcome(async () => {
+      const loaded = await loadDicomInputs([folder], { deferPixelData: true });
+      if (loaded.files.length === 0) throw new Error('no file');
+      return {
+        grid: referenceGrid(loaded.files, { source: folder }),
+        warnings: loaded.failed.map((e) => e.describe()),
+      };
+    });
+    assert.deepEqual(indexed, parsed, folder);
+    if ('rest' in indexed) grids++;
+  }
+  assert.ok(grids >= 10, `${grids} grids of ${folders.length} folders`);
+});
+
+test('a slice whose Pixel Data is cut still gives its plane: a SEG needs the headers only', async () => {
+  const folder = writeSeries(join(scratch, 'cut-pixels'), 'cut-pixels', 6);
+  const intact = (await loadReferenceGrid(folder)).grid;
+  const victim = join(folder, readdirSync(folder).sort()[2]!);
+  const bytes = readFileSync(victim);
+  writeFileSync(victim, bytes.subarray(0, bytes.length - 200));
+  // The loader reads the whole value, so it reports the file (and its grid would lack the slice).
+  const loaded = await loadDicomInputs([folder], { deferPixelData: true });
+  assert.equal(loaded.failed.length, 1);
+  const { grid, warnings } = await loadReferenceGrid(folder);
+  assert.deepEqual(warnings, []);
+  const { first, ...rest } = grid;
+  const { first: intactFirst, ...intactRest } = intact;
+  assert.deepEqual(rest, intactRest);
+  assert.equal(first.source, intactFirst.source);
 });
