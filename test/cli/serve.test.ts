@@ -1,6 +1,6 @@
 /** `medvox import` and `medvox demo` from the command line; `medvox serve` imports the demo into an empty archive. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,5 +47,37 @@ test('medvox serve on an empty archive imports the demo study: a CT, its 3-label
     assert.equal(preview.headers.get('content-type'), 'image/png');
   } finally {
     await server.stop();
+  }
+});
+
+test('medvox serve keeps running after it started (other commands end when done), and stops on SIGTERM', async () => {
+  const child = spawn(
+    process.execPath,
+    [join(projectRoot, 'bin', 'medvox.js'), 'serve', '--port', '0', '--no-demo', '--data', join(scratch, 'served')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  try {
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: string) => {
+        output += chunk;
+        const found = /medvox serving .* at (http:\/\/\S+)/.exec(output);
+        if (found) resolve(found[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited (${code}) before serving: ${output}`)));
+    });
+    // Well after start-up, it still answers.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(child.exitCode, null);
+    const health = await fetch(`${url}/api/health`);
+    assert.deepEqual(await health.json(), { ok: true });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
