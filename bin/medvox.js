@@ -40,34 +40,20 @@ async function main() {
   const table = join(root, 'dist', 'cli', 'commands.json');
   const bundles = command && current(table) ? JSON.parse(readFileSync(table, 'utf8')) : {};
   const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
-  let finished;
   if (Object.hasOwn(bundles, command)) {
     const bundle = loadBundle(join(root, 'dist', 'cli', bundles[command]));
-    finished = await bundle.exports.run(process.argv);
+    await bundle.exports.run(process.argv);
     // A run that got here (not help, not an early exit) has compiled what the command uses: keep it for next time.
     if (!process.exitCode) bundle.save();
   } else if (current(compiled)) {
     const { main } = await import(compiled);
-    finished = await main(process.argv);
+    await main(process.argv);
   } else {
     const { register } = await import('tsx/esm/api');
     register();
     const { main } = await import('../src/cli/main.ts');
-    finished = await main(process.argv);
+    await main(process.argv);
   }
-  if (finished) await endNow();
-}
-
-/**
- * End the process as soon as a command is done (not the server, which keeps running), once stdout and stderr are
- * flushed: waiting for Node to tear down the heap and its threads instead costs 5-12 ms of every command.
- */
-async function endNow() {
-  for (const stream of [process.stdout, process.stderr]) {
-    // The callback of an empty write runs once every earlier write is flushed (or the stream failed).
-    await new Promise((resolve) => stream.write('', () => resolve()));
-  }
-  process.exit();
 }
 
 // A failure that escaped the command's own handling ends the process as an uncaught error would (exit code 1).

@@ -29,9 +29,8 @@ export async function buildProgram(only?: string): Promise<Command> {
   return createProgram([...registers]);
 }
 
-/** True when the command's work is done, false when it keeps serving (runProgram). */
-export async function main(argv: string[]): Promise<boolean> {
-  return runProgram(await buildProgram(argv[2]), argv);
+export async function main(argv: string[]): Promise<void> {
+  await runProgram(await buildProgram(argv[2]), argv);
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/main.ts')) {

@@ -33,21 +33,11 @@ Exit codes are listed in docs/errors.md.`,
   return program;
 }
 
-let serving = false;
-
-/** Said by a command whose work goes on after its action returned (the server): the process is left running. */
-export function keepServing(): void {
-  serving = true;
-}
-
-/**
- * Run `argv` (help without arguments); a failure prints its typed message and sets the documented exit code. True
- * when the command's work is done (the launcher then ends the process: bin/medvox.js), false when it keeps serving.
- */
-export async function runProgram(program: Command, argv: string[]): Promise<boolean> {
+/** Run `argv` (help without arguments); a failure prints its typed message and sets the documented exit code. */
+export async function runProgram(program: Command, argv: string[]): Promise<void> {
   if (argv.length <= 2) {
     program.outputHelp();
-    return true;
+    return;
   }
   try {
     await program.parseAsync(argv);
@@ -56,5 +46,4 @@ export async function runProgram(program: Command, argv: string[]): Promise<bool
     process.stderr.write(`${typed.describe()}\n`);
     process.exitCode = typed.exitCode;
   }
-  return !serving;
 }

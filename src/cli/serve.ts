@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MedvoxError } from '../core/errors.ts';
-import { keepServing } from './program.ts';
 
 function port(value: string): number {
   const parsed = Number(value);
@@ -62,7 +61,6 @@ export function registerServe(program: Command): void {
           ...(options.templates ? { templates: resolve(options.templates) } : {}),
           ...(options.mrConfig ? { mrConfig: resolve(options.mrConfig) } : {}),
         });
-        keepServing();
         process.stdout.write(`medvox serving ${resolve(options.data)} at ${server.url}\n`);
         if (server.requeued.length > 0)
           process.stdout.write(`re-queued ${server.requeued.length} interrupted job(s)\n`);

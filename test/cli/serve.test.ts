@@ -50,7 +50,7 @@ test('medvox serve on an empty archive imports the demo study: a CT, its 3-label
   }
 });
 
-test('medvox serve keeps running after it started (other commands end when done), and stops on SIGTERM', async () => {
+test('medvox serve keeps running after it started, and stops on SIGTERM', async () => {
   const child = spawn(
     process.execPath,
     [join(projectRoot, 'bin', 'medvox.js'), 'serve', '--port', '0', '--no-demo', '--data', join(scratch, 'served')],
