@@ -49,7 +49,10 @@ const NOT_IMAGES = new Set([
 ]);
 
 export function isSegmentationOrStructure(file: HeaderFile): boolean {
-  const sopClass = sopClassOf(file);
+  return notAnImage(file, sopClassOf(file));
+}
+
+function notAnImage(file: HeaderFile, sopClass: string): boolean {
   const modality = file.dataset.string('Modality') ?? '';
   return NOT_IMAGES.has(sopClass) || modality === 'SEG' || modality === 'RTSTRUCT';
 }
@@ -97,11 +100,11 @@ export class ReferencePlanes {
   /** The image planes of `file` (segmentations and structure sets are ignored). */
   add(file: HeaderFile): void {
     const index = this.files++;
-    if (isSegmentationOrStructure(file)) return;
+    const sopClassUID = sopClassOf(file);
+    if (notAnImage(file, sopClassUID)) return;
     const records = sliceRecords(file).filter((record) => !record.noGeometry && !record.tile);
     if (records.length === 0) return;
     const ds = file.dataset;
-    const sopClassUID = sopClassOf(file);
     const multiFrame = (ds.number('NumberOfFrames') ?? 1) > 1;
     const fileValues = {
       file: index,
