@@ -49,9 +49,12 @@ if (port) {
       const buffer = memberBuffer(job, gzip);
       const make = (member: number): number => {
         const { bytes, max } = gzipFileMember(job, member, gzip, buffer, scratch);
-        // Sent as a buffer of its own (a small result may lie in Node's shared pool, which must not be transferred).
-        const own = new Uint8Array(bytes);
-        port.postMessage({ id, member, bytes: own, max } satisfies GzipMemberReply, [own.buffer]);
+        // Transferred, not copied, when it owns its buffer (zlib joins a result of several output chunks into one:
+        // ~1 MB a member of a real CT). A one-chunk result is a view into zlib's 256 KiB chunk, and a small one may
+        // lie in Node's shared pool: copied first, so that only its bytes travel and nothing shared is detached.
+        const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+        const own = owned ? bytes : new Uint8Array(bytes);
+        port.postMessage({ id, member, bytes: own, max } satisfies GzipMemberReply, [own.buffer as ArrayBuffer]);
         return max;
       };
       // A member it cannot make is left to the main thread, which makes it again and reports it.
