@@ -299,33 +299,30 @@ async function writeVolume(
     try {
       const inFiles = copier ? planned.fileFrames() : undefined;
       const sliceBytes = inFiles ? inFiles.rows * inFiles.columns * inFiles.bytesPerSample : 0;
-      if (inFiles && extension === '.nii.gz' && sliceBytes * inFiles.frames.length <= MEMBERS_IN_MEMORY) {
-        // Slices still in their files: the worker starts compressing members of them while this thread builds the
-        // sidecar, then both do (SliceCopier); the members are written in order.
+      const gzipInMemory = extension === '.nii.gz' && sliceBytes * (inFiles?.frames.length ?? 0) <= MEMBERS_IN_MEMORY;
+      if (inFiles && (extension === '.nii' || gzipInMemory)) {
+        // Slices still in their files: the worker starts copying them (.nii) or compressing members of them
+        // (.nii.gz, written in order afterwards) while this thread builds the sidecar, then both do (SliceCopier).
         const { type, rows, columns, bytesPerSample, frames } = inFiles;
         let built: Sidecar | undefined;
-        const made = await copier!.gzipMembers(
-          { rows, columns, bytesPerSample, voxOffset: 0, frames },
-          Math.max(1, Math.floor(MEMBER_BYTES / sliceBytes)),
-          DEFAULT_GZIP_LEVEL,
-          () => {
-            built = makeSidecar();
-          },
-        );
-        stream.adopt(type, rows * columns, frames.length, made.members, made.uint16Max);
-        sidecar = built ?? makeSidecar();
-      } else if (inFiles && extension === '.nii') {
-        // .nii, slices still in their files: the worker starts copying them while this thread builds the sidecar,
-        // then both copy (SliceCopier).
-        const { type, rows, columns, bytesPerSample, frames } = inFiles;
-        let built: Sidecar | undefined;
-        await stream.place(type, rows * columns, frames.length, (fd, voxOffset) =>
-          copier!
-            .copy({ rows, columns, bytesPerSample, voxOffset, frames }, fd, () => {
-              built = makeSidecar();
-            })
-            .then((copied) => copied.uint16Max),
-        );
+        const meanwhile = (): void => {
+          built = makeSidecar();
+        };
+        if (gzipInMemory) {
+          const made = await copier!.gzipMembers(
+            { rows, columns, bytesPerSample, voxOffset: 0, frames },
+            Math.max(1, Math.floor(MEMBER_BYTES / sliceBytes)),
+            DEFAULT_GZIP_LEVEL,
+            meanwhile,
+          );
+          stream.adopt(type, rows * columns, frames.length, made.members, made.uint16Max);
+        } else {
+          await stream.place(type, rows * columns, frames.length, (fd, voxOffset) =>
+            copier!
+              .copy({ rows, columns, bytesPerSample, voxOffset, frames }, fd, meanwhile)
+              .then((copied) => copied.uint16Max),
+          );
+        }
         sidecar = built ?? makeSidecar();
       } else {
         // Read now, slice by slice; the sidecar is built while the first chunks compress or write.
