@@ -151,3 +151,18 @@ test('a slice whose Pixel Data is cut still gives its plane: a SEG needs the hea
   assert.deepEqual(rest, intactRest);
   assert.equal(first.source, intactFirst.source);
 });
+
+test('two slices at one position (a 4D series): a typed error naming one of their files', async () => {
+  const folder = join(scratch, 'four-d');
+  writeSeries(folder, 'four-d', 4);
+  // The same series again under other names: every position twice.
+  writeSeries(join(folder, 'again'), 'four-d', 4);
+  for (const run of [() => loadReferenceGrid(folder), () => parsedGrid([folder])]) {
+    await assert.rejects(run(), (error: unknown) => {
+      assert.ok(isMedvoxError(error) && error.code === 'GEOMETRY_INCONSISTENT', String(error));
+      assert.match(error.message, /share a position/);
+      assert.match(error.file ?? '', /four-d-\d-\d\.dcm$/);
+      return true;
+    });
+  }
+});

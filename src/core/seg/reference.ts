@@ -6,7 +6,7 @@
 import type { DicomFile } from '../dicom/model.ts';
 import { MedvoxError } from '../errors.ts';
 import { dot, type Mat4, sub, type Vec3 } from '../geometry/affine.ts';
-import { type SlicePlane, type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
+import { distancesAlong, type SlicePlane, type StackWarning, sliceNormal, stackGeometry } from '../geometry/stack.ts';
 import { type HeaderFile, type SliceRecord, sliceRecords } from '../volume/records.ts';
 
 export interface ReferenceSlice {
@@ -169,28 +169,33 @@ export class ReferencePlanes {
         },
       );
     }
-    const planes = candidates[0]!;
-    const normal = sliceNormal(planes[0]!.plane);
-    planes.sort((a, b) => dot(normal, a.plane.position) - dot(normal, b.plane.position));
-    for (let k = 1; k < planes.length; k++) {
-      const gap = dot(normal, planes[k]!.plane.position) - dot(normal, planes[k - 1]!.plane.position);
-      if (gap < 1e-3) {
-        throw new MedvoxError(
-          'GEOMETRY_INCONSISTENT',
-          'two reference slices share a position (a 4D series is not one grid)',
-          {
-            file: planes[k]!.source ?? options.source,
-            hint: 'give a single 3D series',
-          },
-        );
-      }
-    }
+    // Ordered along the slice normal (core/geometry: each distance computed once, the gaps from stackGeometry).
+    const found = candidates[0]!;
+    const along = distancesAlong(
+      sliceNormal(found[0]!.plane),
+      found.map((entry) => entry.plane.position),
+    );
+    const planes = found
+      .map((_, n) => n)
+      .sort((a, b) => along[a]! - along[b]!)
+      .map((n) => found[n]!);
     const first = planes[0]!;
     const geometry = stackGeometry(
       planes.map((entry) => entry.plane),
       first.rows,
       first.sliceSpacing,
     );
+    const repeated = geometry.gaps.findIndex((gap) => gap < 1e-3);
+    if (repeated >= 0) {
+      throw new MedvoxError(
+        'GEOMETRY_INCONSISTENT',
+        'two reference slices share a position (a 4D series is not one grid)',
+        {
+          file: planes[repeated + 1]!.source ?? options.source,
+          hint: 'give a single 3D series',
+        },
+      );
+    }
     return {
       dims: [first.columns, first.rows, planes.length],
       affineLPS: geometry.affineLPS,
