@@ -160,9 +160,16 @@ function writeAllSync(fd: number, bytes: Uint8Array, position: number): void {
   let done = 0;
   while (done < bytes.length) {
     const wrote = writeSync(fd, bytes, done, bytes.length - done, position + done);
-    if (wrote === 0) throw new Error('the file system took no bytes');
+    if (wrote === 0) throw tookNoBytes();
     done += wrote;
   }
+}
+
+/** A write that made no progress: typed here, named with the output file by writeAtomic. */
+function tookNoBytes(): MedvoxError {
+  return new MedvoxError('IO_ERROR', 'cannot write: the file system took no bytes', {
+    hint: 'check the free space of the output folder',
+  });
 }
 
 /** writev until every byte is written (a regular file may take fewer bytes a call). */
@@ -182,7 +189,7 @@ async function writeAllAt(handle: FileHandle, buffers: Uint8Array[], position: n
       rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
       skip = 0;
     }
-    if (bytesWritten === 0 && rest.length > 0) throw new Error('the file system took no bytes');
+    if (bytesWritten === 0 && rest.length > 0) throw tookNoBytes();
     remaining = rest;
   }
 }
